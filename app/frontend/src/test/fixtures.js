@@ -1,0 +1,73 @@
+// API payloads shaped exactly like the backend contract.
+
+export const overview = {
+  environment: 'staging',
+  release: {
+    id: '2026.11.26-1',
+    sha: '3f9c2a1b7d4e5f60718293a4b5c6d7e8f9012345',
+    branch: 'staging',
+    deployed_at: '2026-11-26T19:00:00Z',
+  },
+  database: {
+    status: 'ok',
+    vendor: 'postgresql',
+    name: 'cams_staging',
+    server_version: '15.10',
+    latency_ms: 1.2,
+    migrations_pending: 0,
+  },
+  subject: 'alice',
+  generated_at: '2026-11-26T19:30:00Z',
+};
+
+export const unavailableDatabaseOverview = {
+  ...overview,
+  database: {
+    status: 'unavailable',
+    vendor: 'postgresql',
+    name: 'cams_staging',
+    server_version: null,
+    latency_ms: null,
+    migrations_pending: null,
+    detail: 'connection refused',
+  },
+};
+
+export const deployments = {
+  count: 3,
+  results: [
+    {
+      release_id: '2026.11.26-1',
+      sha: '3f9c2a1b7d4e5f60718293a4b5c6d7e8f9012345',
+      branch: 'staging',
+      deployed_by: 'alice',
+      started_at: '2026-11-26T18:58:00Z',
+      finished_at: '2026-11-26T19:00:00Z',
+      duration_seconds: 125,
+      outcome: 'success',
+      message: '',
+    },
+    {
+      release_id: '2026.11.25-2',
+      sha: 'aa11bb22cc33dd44ee55ff6677889900aabbccdd',
+      branch: 'staging',
+      deployed_by: 'bob',
+      started_at: '2026-11-25T10:00:00Z',
+      finished_at: '2026-11-25T10:00:40Z',
+      duration_seconds: 40,
+      outcome: 'failed',
+      message: 'migration 0042 failed',
+    },
+    {
+      release_id: '2026.11.24-1',
+      sha: '0123456789abcdef0123456789abcdef01234567',
+      branch: 'staging',
+      deployed_by: 'carol',
+      started_at: '2026-11-24T09:00:00Z',
+      finished_at: null,
+      duration_seconds: null,
+      outcome: 'rolled_back',
+      message: 'health check failed',
+    },
+  ],
+};

@@ -1,0 +1,44 @@
+import { useCallback, useEffect, useState } from 'react';
+import { AuthError, fetchDeployments, fetchOverview } from './api.js';
+
+/**
+ * Loads the overview and the recent deployments for `token`.
+ * A rejected token is handed to `onUnauthorized`; other failures become
+ * `error` while the last good data stays on screen.
+ * `onUnauthorized` must be stable (useCallback) or every render refetches.
+ */
+export function useDashboardData(token, onUnauthorized) {
+  const [data, setData] = useState(null);
+  const [loading, setLoading] = useState(true);
+  const [error, setError] = useState(null);
+  const [reloadCount, setReloadCount] = useState(0);
+
+  useEffect(() => {
+    // Aborting on cleanup keeps a slow response from an older request (or
+    // from before sign-out) from overwriting newer state.
+    const controller = new AbortController();
+    setLoading(true);
+    setError(null);
+
+    Promise.all([fetchOverview(token, controller.signal), fetchDeployments(token, controller.signal)])
+      .then(([overview, deployments]) => {
+        setData({ overview, deployments });
+        setLoading(false);
+      })
+      .catch((failure) => {
+        if (controller.signal.aborted) return;
+        if (failure instanceof AuthError) {
+          onUnauthorized(failure.message);
+          return;
+        }
+        setError(failure.message);
+        setLoading(false);
+      });
+
+    return () => controller.abort();
+  }, [token, onUnauthorized, reloadCount]);
+
+  const reload = useCallback(() => setReloadCount((count) => count + 1), []);
+
+  return { data, loading, error, reload };
+}
