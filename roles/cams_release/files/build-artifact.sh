@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Builds one release artifact: the app source of a git tree, a wheelhouse for the target's Python, the React
+# production build and a manifest, as OUT_DIR/cams-<release id>.tar.gz (written atomically).
+#   build-artifact.sh REPO_DIR APP_TREE RELEASE_ID SHA BRANCH OUT_DIR PYTHON_VERSION PLATFORM...
+set -euo pipefail
+repo=$1 tree=$2 release_id=$3 sha=$4 branch=$5 out_dir=$6 python_version=$7
+shift 7
+platforms=("$@")
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+stage=$work/cams-$release_id
+mkdir -p "$stage/app" "$stage/wheels" "$out_dir"
+
+git -C "$repo" archive --format=tar "$tree" | tar -x -C "$stage/app"
+
+# Targets have no package index: every runtime dependency ships as a wheel built for their interpreter.
+platform_args=()
+for platform in "${platforms[@]}"; do platform_args+=(--platform "$platform"); done
+python3 -m pip download --quiet --disable-pip-version-check --only-binary=:all: --implementation cp \
+  --python-version "$python_version" "${platform_args[@]}" --dest "$stage/wheels" \
+  --requirement "$stage/app/requirements.txt"
+
+# The dashboard is built here; hosts only serve its output.
+mv "$stage/app/frontend" "$work/frontend"
+(cd "$work/frontend" && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
+mv "$work/frontend/dist" "$stage/dist"
+
+python3 - "$stage" "$release_id" "$sha" "$branch" "$python_version" <<'PY'
+import datetime, getpass, hashlib, json, pathlib, socket, sys
+stage, release_id, sha, branch, python_version = sys.argv[1:]
+root = pathlib.Path(stage)
+checksums = {
+    str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+    for path in sorted(root.rglob("*")) if path.is_file()
+}
+manifest = {
+    "release_id": release_id, "sha": sha, "branch": branch, "python": python_version,
+    "built_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    "built_by": f"{getpass.getuser()}@{socket.gethostname()}", "checksums": checksums,
+}
+(root / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+PY
+
+tar -C "$stage" -czf "$work/artifact.tar.gz" .
+cp "$stage/manifest.json" "$out_dir/cams-$release_id.json"
+mv "$work/artifact.tar.gz" "$out_dir/cams-$release_id.tar.gz"

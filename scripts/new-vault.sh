@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Creates an environment's encrypted vault with fresh random secrets:
+#   scripts/new-vault.sh <dev|staging|prod|local> [--force]
+# Writes .vault/<env>.pass (the vault password, mode 0600, never committed: keep it in your password manager)
+# and inventories/<env>/group_vars/all/vault.yml encrypted under vault id <env>. Refuses to overwrite an
+# existing vault unless --force: rotating secrets of a live environment is a deliberate act.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+env_name=${1:?usage: scripts/new-vault.sh <dev|staging|prod|local> [--force]}
+force=${2:-}
+vault_file="inventories/$env_name/group_vars/all/vault.yml"
+password_file=".vault/$env_name.pass"
+[ -d "inventories/$env_name" ] || { echo "new-vault: no inventory inventories/$env_name" >&2; exit 2; }
+if [ -e "$vault_file" ] && [ "$force" != "--force" ]; then
+  echo "new-vault: $vault_file exists; pass --force to replace its secrets" >&2
+  exit 1
+fi
+
+ansible_vault=${ANSIBLE_VAULT:-ansible-vault}
+command -v "$ansible_vault" >/dev/null || ansible_vault=.venv/bin/ansible-vault
+
+random() { python3 -c 'import secrets; print(secrets.token_urlsafe(48))'; }
+
+umask 077
+mkdir -p .vault
+[ -s "$password_file" ] || random > "$password_file"
+plain=$(mktemp)
+trap 'rm -f "$plain"' EXIT
+cat > "$plain" <<VARS
+---
+vault_cams_secret_key: "$(random)"
+vault_cams_jwt_auth_secret: "$(random)"
+vault_cams_database_password: "$(random)"
+VARS
+"$ansible_vault" encrypt --vault-id "$env_name@$password_file" --encrypt-vault-id "$env_name" \
+  --output "$vault_file" "$plain"
+chmod 0644 "$vault_file"
+echo "new-vault: wrote $vault_file (vault id $env_name, password in $password_file)"
