@@ -1,0 +1,70 @@
+# CAMS deploy. `make up` deploys a local environment with the real playbooks; `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+BIN := $(VENV)/bin
+export PATH := $(abspath $(BIN)):$(PATH)
+export ANSIBLE_ROLES_PATH := $(abspath roles)
+CAMS_LOCAL_HTTP_PORT ?= 8080
+export CAMS_LOCAL_HTTP_PORT
+ENV ?= staging
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+.PHONY: bootstrap
+bootstrap: ## Set up this machine as a control node (apt packages, venv, docker engine, base image)
+	scripts/bootstrap.sh
+
+.PHONY: up
+up: bootstrap ## Start the local VM, deploy it with site.yml over SSH, print its URL and /health/
+	scripts/local-vm.sh up
+	@[ -f inventories/local/group_vars/all/vault.yml ] || scripts/new-vault.sh local
+	$(BIN)/ansible-playbook -i inventories/local site.yml
+	@scripts/print-local-url.sh
+
+.PHONY: deploy-local
+deploy-local: ## Code-only deploy of this working tree to the local VM
+	$(BIN)/ansible-playbook -i inventories/local playbooks/deploy.yml
+	@scripts/print-local-url.sh
+
+.PHONY: rollback-local
+rollback-local: ## Roll the local VM back to its previous good release
+	$(BIN)/ansible-playbook -i inventories/local playbooks/rollback.yml
+	@scripts/print-local-url.sh
+
+.PHONY: down
+down: ## Remove the local VM
+	scripts/local-vm.sh down
+
+.PHONY: deploy
+deploy: ## Code-only deploy of ENV (dev|staging|prod) from its branch tip
+	$(BIN)/ansible-playbook -i inventories/$(ENV) playbooks/deploy.yml
+
+.PHONY: test
+test: bootstrap test-app test-tools lint test-molecule ## Every test: app, frontend, tools, lint, Molecule scenarios
+
+.PHONY: test-app
+test-app: ## Django tests (own PostgreSQL), frontend unit tests and production build
+	cd app && ../$(BIN)/python -m pytest
+	cd app/frontend && npm ci --no-audit --no-fund --loglevel=error && npm test && npm run build
+
+.PHONY: test-tools
+test-tools: ## Unit tests of the deploy tooling (ledger, lock, prune)
+	$(BIN)/python -m pytest tests
+
+.PHONY: lint
+lint: ## yamllint and ansible-lint (production profile)
+	$(BIN)/yamllint .
+	$(BIN)/ansible-lint --offline
+
+.PHONY: test-molecule
+test-molecule: ## Molecule: dev host from site.yml, then the release lifecycle on app+db hosts
+	$(BIN)/molecule test -s default
+	$(BIN)/molecule test -s lifecycle
+
+.PHONY: bench
+bench: bootstrap ## Converge, idempotence and deploy timings, and failed requests during a deploy
+	$(BIN)/python bench/lifecycle.py

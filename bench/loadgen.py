@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""A bounded, steady HTTP load for zero-downtime checks: stdlib only, so it runs on a bare target host.
+
+    loadgen.py URL [--host HOST] [--concurrency 4] [--max-seconds 180] [--max-requests 50000]
+               [--stop-file PATH] [--out result.json]
+
+It sends GETs from a few threads until the stop file appears, the time limit or the request cap is reached
+(whichever first), and writes a JSON summary: requests sent, failed (connection errors, timeouts, any non-2xx),
+the status counts, the release ids seen in JSON answers in order, and the first few failures.
+"""
+import argparse
+import collections
+import http.client
+import json
+import os
+import threading
+import time
+import urllib.parse
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("url")
+    parser.add_argument("--host", help="Host header (defaults to the URL's host)")
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--max-seconds", type=float, default=180)
+    parser.add_argument("--max-requests", type=int, default=50000)
+    parser.add_argument("--stop-file")
+    parser.add_argument("--out")
+    return parser.parse_args()
+
+
+class Tally:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.sent = 0
+        self.statuses = collections.Counter()
+        self.failures = []
+        self.failed = 0
+        self.releases = []
+
+    def record(self, status, release=None, failure=None):
+        with self.lock:
+            self.statuses[str(status)] += 1
+            if failure:
+                self.failed += 1
+                if len(self.failures) < 20:
+                    self.failures.append(failure)
+            if release and (not self.releases or self.releases[-1] != release):
+                self.releases.append(release)
+
+    def claim(self, limit):
+        with self.lock:
+            if self.sent >= limit:
+                return False
+            self.sent += 1
+            return True
+
+
+def worker(args, target, tally, deadline, stop):
+    while time.monotonic() < deadline and not stop.is_set() and tally.claim(args.max_requests):
+        # A new connection per request, as a browser opening the site would: every request exercises accept().
+        connection = http.client.HTTPConnection(target.hostname, target.port or 80, timeout=10)
+        try:
+            connection.request("GET", target.path or "/", headers={"Host": args.host or target.netloc})
+            response = connection.getresponse()
+            body = response.read()
+            release = None
+            if "json" in response.getheader("Content-Type", ""):
+                release = (json.loads(body).get("release") or {}).get("id")
+            failure = None if 200 <= response.status < 300 else f"HTTP {response.status}: {body[:200]!r}"
+            tally.record(response.status, release, failure)
+        except (OSError, http.client.HTTPException, ValueError) as error:
+            tally.record("error", failure=f"{type(error).__name__}: {error}")
+        finally:
+            connection.close()
+
+
+def main():
+    args = parse_args()
+    target = urllib.parse.urlsplit(args.url)
+    tally = Tally()
+    stop = threading.Event()
+    started = time.monotonic()
+    deadline = started + args.max_seconds
+    threads = [
+        threading.Thread(target=worker, args=(args, target, tally, deadline, stop), daemon=True)
+        for _ in range(args.concurrency)
+    ]
+    for thread in threads:
+        thread.start()
+    while any(thread.is_alive() for thread in threads):
+        if args.stop_file and os.path.exists(args.stop_file):
+            stop.set()
+        time.sleep(0.2)
+    summary = {
+        "sent": tally.sent,
+        "failed": tally.failed,
+        "seconds": round(time.monotonic() - started, 2),
+        "statuses": dict(tally.statuses),
+        "releases_seen": tally.releases,
+        "failures": tally.failures,
+    }
+    text = json.dumps(summary, indent=2)
+    if args.out:
+        with open(args.out, "w") as out:
+            out.write(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Makes this Debian machine a CAMS control node; safe to re-run (each step is skipped when already done):
+# apt packages, the Python venv (.venv) with Ansible, Molecule and the app's test tools, the front-end's
+# packages, a running Docker engine and the systemd base image the local VM and Molecule boot from.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_packages=(git make curl openssh-client python3-venv debootstrap postgresql chromium rsync)
+missing=()
+for package in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "bootstrap: installing ${missing[*]}"
+  [ "$(id -u)" -eq 0 ] || { echo "bootstrap: run as root (or install: ${missing[*]})" >&2; exit 1; }
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Vite 8 needs Node.js >= 20.19; Debian 12's own nodejs (18) is too old.
+if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' 2>/dev/null; then
+  echo "bootstrap: Node.js >= 20.19 with npm is required for the dashboard build (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+requirements_stamp=.venv/.requirements-$(cat requirements.txt app/requirements-dev.txt | sha256sum | cut -c1-16)
+if [ ! -f "$requirements_stamp" ]; then
+  echo "bootstrap: installing the control node's Python packages into .venv"
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check --upgrade pip
+  .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt -r app/requirements-dev.txt
+  rm -f .venv/.requirements-* && touch "$requirements_stamp"
+fi
+
+lock_stamp=app/frontend/node_modules/.lock-$(sha256sum app/frontend/package-lock.json | cut -c1-16)
+if [ ! -f "$lock_stamp" ]; then
+  echo "bootstrap: installing the dashboard's npm packages"
+  (cd app/frontend && npm ci --no-audit --no-fund --loglevel=error)
+  touch "$lock_stamp"
+fi
+
+scripts/ensure-docker.sh
+scripts/build-base-image.sh
