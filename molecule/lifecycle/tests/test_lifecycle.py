@@ -1,0 +1,259 @@
+"""The release lifecycle, step by step, on the scenario's hosts (the tests run in order and build on each other).
+
+v1 is what converge deployed (this working tree). From a scratch git repository holding copies of app/:
+v2 adds a reversible migration; v3-migration adds a failing one; v3-boot cannot boot; v4 adds an irreversible
+migration. Each step runs the real playbooks against the Molecule inventory.
+"""
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+
+PROJECT = pathlib.Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", pathlib.Path(__file__).parents[3]))
+INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE")
+APP_HOSTS = ["cams-lc-app1", "cams-lc-app2"]
+DB_HOST = "cams-lc-db"
+PUBLIC_HOST = "staging.cams.test"
+MARKER = "marker-inserted-at-v1"
+
+pytestmark = pytest.mark.skipif(not INVENTORY, reason="runs as the verifier of molecule/lifecycle")
+
+
+def sh(*argv, check=True, **kwargs):
+    result = subprocess.run(argv, capture_output=True, text=True, **kwargs)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(argv)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def on(host, command, check=True):
+    return sh("docker", "exec", host, "sh", "-c", command, check=check)
+
+
+def playbook(name, repo, *extra_vars, check=True):
+    """ansible-playbook PROJECT/playbooks/<name> against the scenario, building artifacts from `repo`."""
+    argv = ["ansible-playbook", "-i", INVENTORY, str(PROJECT / "playbooks" / name),
+            "-e", f"cams_release_repo_dir={repo}", "-e", f"cams_release_artifact_dir={PROJECT / '.artifacts'}"]
+    for extra in extra_vars:
+        argv += ["-e", extra]
+    return sh(*argv, check=check, cwd=PROJECT)
+
+
+def health(host):
+    return json.loads(on(host, f"curl -sS --max-time 5 -H 'Host: {PUBLIC_HOST}' http://127.0.0.1/health/").stdout)
+
+
+def serving(host):
+    return health(host)["release"]["id"]
+
+
+def ledger(host):
+    return [json.loads(line) for line in on(host, "cat /srv/cams/ledger.jsonl").stdout.splitlines()]
+
+
+def api(host, path):
+    token = on(host, "cams-manage mint_token --subject lifecycle --lifetime 300").stdout.strip()
+    answer = on(host, f"curl -sS --max-time 10 -H 'Host: {PUBLIC_HOST}' -H 'Authorization: Bearer {token}' "
+                      f"http://127.0.0.1{path}")
+    return json.loads(answer.stdout)
+
+
+def marker_is_kept():
+    deployments = api(APP_HOSTS[0], "/api/deployments/?limit=200")["results"]
+    return any(row["release_id"] == MARKER for row in deployments)
+
+
+def table_exists(name):
+    query = f"select to_regclass('public.{name}') is not null"
+    return on(DB_HOST, f"runuser -u postgres -- psql -d cams_staging -Atc \"{query}\"").stdout.strip() == "t"
+
+
+def release_id_of(repo, ref):
+    return sh("git", "-C", str(repo), "rev-parse", f"{ref}:app").stdout.strip()[:12]
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    """A scratch repository: v1 = this working tree's app/, then the versions the steps deploy."""
+    root = tmp_path_factory.mktemp("versions")
+    files = sh("git", "-C", str(PROJECT), "ls-files", "-co", "--exclude-standard", "--", "app").stdout.split()
+    for relative in files:
+        if (PROJECT / relative).is_file():
+            (root / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(PROJECT / relative, root / relative)
+    git = ("git", "-C", str(root), "-c", "user.name=lifecycle", "-c", "user.email=lifecycle@test")
+    sh(*git, "init", "-q", "-b", "staging")
+    migrations = root / "app" / "cams" / "migrations"
+    latest = sorted(p.stem for p in migrations.glob("[0-9][0-9][0-9][0-9]_*.py"))[-1]
+
+    def commit(tag, base=None, files=()):
+        if base:
+            sh(*git, "checkout", "-q", "-B", "staging", base)
+        for relative, text in files:
+            path = root / relative
+            path.write_text(path.read_text() + text if path.exists() else text)
+        sh(*git, "add", "-A")
+        sh(*git, "commit", "-q", "-m", tag)
+        sh(*git, "tag", tag)
+
+    def migration(name, depends_on, operation):
+        return (f"app/cams/migrations/{name}.py",
+                "from django.db import migrations\n\n\ndef noop(apps, schema_editor):\n    pass\n\n\n"
+                f"class Migration(migrations.Migration):\n    dependencies = [('cams', '{depends_on}')]\n"
+                f"    operations = [{operation}]\n")
+
+    commit("v1")
+    commit("v2", files=[migration("9001_lifecycle_v2", latest,
+                                  "migrations.RunSQL('CREATE TABLE lifecycle_v2 (id serial PRIMARY KEY)', "
+                                  "reverse_sql='DROP TABLE lifecycle_v2')")])
+    commit("v3-migration", files=[migration("9002_lifecycle_broken", "9001_lifecycle_v2",
+                                            "migrations.RunSQL('SELECT 1/0')")])
+    commit("v3-boot", base="v2", files=[("app/backend/wsgi.py",
+                                         "\nraise RuntimeError('lifecycle v3-boot: this release cannot boot')\n")])
+    commit("v4", base="v2", files=[migration("9002_lifecycle_irreversible", "9001_lifecycle_v2",
+                                             "migrations.RunPython(noop)")])
+    return root
+
+
+@pytest.fixture(scope="module")
+def v1(repo):
+    return release_id_of(repo, "v1")
+
+
+def test_converged_release_is_v1_on_every_host(v1):
+    assert [serving(host) for host in APP_HOSTS] == [v1, v1]
+
+
+def test_unchanged_app_content_is_the_same_release_and_rebuilds_nothing(repo, v1):
+    """Promotion: the same app content from another branch is the artifact that is already tested and live."""
+    run = playbook("deploy.yml", repo, "cams_release_ref=v1", "cams_branch=main")
+    assert re.search(r"TASK \[cams_release : Build artifact " + v1 + r"\][^\n]*\n(ok|skipping)", run.stdout)
+    assert [serving(host) for host in APP_HOSTS] == [v1, v1]
+
+
+def test_insert_data_at_v1():
+    on(APP_HOSTS[0], f"cams-manage record_deployment --release-id {MARKER} --sha none --branch none "
+                     "--deployed-by lifecycle --outcome success")
+    assert marker_is_kept()
+
+
+def test_v2_switches_in_under_load_without_a_failed_request(repo, v1):
+    v2 = release_id_of(repo, "v2")
+    loadgen = PROJECT / "bench" / "loadgen.py"
+    for host in APP_HOSTS:
+        sh("docker", "cp", str(loadgen), f"{host}:/tmp/loadgen.py")
+        on(host, "rm -f /tmp/load.stop /tmp/load.json")
+        sh("docker", "exec", "-d", host, "python3", "/tmp/loadgen.py", "http://127.0.0.1/health/",
+           "--host", PUBLIC_HOST, "--concurrency", "4", "--max-seconds", "600", "--max-requests", "200000",
+           "--stop-file", "/tmp/load.stop", "--out", "/tmp/load.json")
+    time.sleep(2)
+    try:
+        playbook("deploy.yml", repo, "cams_release_ref=v2")
+    finally:
+        for host in APP_HOSTS:
+            on(host, "touch /tmp/load.stop")
+    for host in APP_HOSTS:
+        for _ in range(60):
+            if on(host, "test -s /tmp/load.json", check=False).returncode == 0:
+                break
+            time.sleep(0.5)
+        load = json.loads(on(host, "cat /tmp/load.json").stdout)
+        assert load["sent"] > 100, load
+        assert load["failed"] == 0, load
+        assert load["releases_seen"] == [v1, v2], load
+    assert [serving(host) for host in APP_HOSTS] == [v2, v2]
+    assert table_exists("lifecycle_v2")
+    assert marker_is_kept()
+
+
+def test_one_release_id_for_all_hosts_switched_one_after_the_other(repo):
+    v2 = release_id_of(repo, "v2")
+    last = [ledger(host)[-1] for host in APP_HOSTS]
+    assert [entry["release_id"] for entry in last] == [v2, v2]
+    assert last[0]["started_at"] == last[1]["started_at"], "one run"
+    assert last[0]["finished_at"] <= last[1]["finished_at"], "app1 switched first (serial: 1)"
+    assert last[0]["backup"].endswith(f"-{v2}.dump")
+    assert on(DB_HOST, f"test -s {last[0]['backup']}").returncode == 0
+    history = api(APP_HOSTS[0], "/api/deployments/")["results"]
+    assert (history[0]["release_id"], history[0]["outcome"]) == (v2, "success")
+
+
+def test_a_failing_migration_never_takes_traffic(repo):
+    v2, broken = release_id_of(repo, "v2"), release_id_of(repo, "v3-migration")
+    run = playbook("deploy.yml", repo, "cams_release_ref=v3-migration", check=False)
+    assert run.returncode != 0
+    assert f"Release {broken} FAILED on cams-lc-app1" in run.stdout
+    assert f"Traffic stays on release {v2}" in run.stdout
+    assert "division by zero" in run.stdout
+    assert [serving(host) for host in APP_HOSTS] == [v2, v2]
+    assert (ledger(APP_HOSTS[0])[-1]["release_id"], ledger(APP_HOSTS[0])[-1]["outcome"]) == (broken, "failed")
+    assert all(entry["release_id"] != broken for entry in ledger(APP_HOSTS[1])), "the failure must stop the rest"
+    assert on(APP_HOSTS[0], "test -e /srv/cams/deploy.lock", check=False).returncode != 0
+    assert marker_is_kept()
+
+
+def test_a_release_that_cannot_boot_never_takes_traffic_and_its_logs_are_shown(repo):
+    v2, broken = release_id_of(repo, "v2"), release_id_of(repo, "v3-boot")
+    run = playbook("deploy.yml", repo, "cams_release_ref=v3-boot", check=False)
+    assert run.returncode != 0
+    assert f"Release {broken} FAILED" in run.stdout
+    assert "this release cannot boot" in run.stdout, "the play must show the new release's last log lines"
+    assert [serving(host) for host in APP_HOSTS] == [v2, v2]
+    assert on(APP_HOSTS[0], "cams-release state " + broken).stdout.strip() == "failed"
+    assert marker_is_kept()
+
+
+def test_a_failed_release_is_never_a_rollback_target(repo):
+    broken = release_id_of(repo, "v3-boot")
+    run = playbook("rollback.yml", repo, f"cams_rollback_to={broken}", check=False)
+    assert run.returncode != 0
+    assert "a failed release" in run.stdout
+    assert on(APP_HOSTS[0], "cams-release previous-good").stdout.strip() == release_id_of(repo, "v1")
+
+
+def test_the_deploy_lock_names_its_holder_and_can_be_broken(repo):
+    v2 = release_id_of(repo, "v2")
+    on(APP_HOSTS[0], "cams-release lock acquire --holder someone@elsewhere --run-id stale-run")
+    refused = playbook("deploy.yml", repo, "cams_release_ref=v2", check=False)
+    assert refused.returncode != 0
+    assert "deploy lock held by someone@elsewhere" in refused.stdout
+    playbook("deploy.yml", repo, "cams_release_ref=v2", "cams_deploy_break_lock=true")
+    assert on(APP_HOSTS[0], "test -e /srv/cams/deploy.lock", check=False).returncode != 0
+    assert [serving(host) for host in APP_HOSTS] == [v2, v2]
+
+
+def test_rollback_returns_to_the_previous_good_release_in_one_command(repo, v1):
+    v2 = release_id_of(repo, "v2")
+    playbook("rollback.yml", repo)
+    assert [serving(host) for host in APP_HOSTS] == [v1, v1]
+    assert not table_exists("lifecycle_v2"), "v2's reversible migration is reversed"
+    assert on(APP_HOSTS[0], f"cams-release state {v2}").stdout.strip() == "rolled_back"
+    history = api(APP_HOSTS[0], "/api/deployments/")["results"]
+    assert (history[0]["release_id"], history[0]["outcome"]) == (v1, "rolled_back")
+    assert marker_is_kept()
+
+
+def test_rollback_across_an_irreversible_migration_needs_confirmation(repo, v1):
+    v4 = release_id_of(repo, "v4")
+    playbook("deploy.yml", repo, "cams_release_ref=v4")
+    assert [serving(host) for host in APP_HOSTS] == [v4, v4]
+    refused = playbook("rollback.yml", repo, check=False)
+    assert refused.returncode != 0
+    assert "cannot be reversed" in refused.stdout and "9002_lifecycle_irreversible" in refused.stdout
+    assert [serving(host) for host in APP_HOSTS] == [v4, v4]
+    confirmed = playbook("rollback.yml", repo, "cams_confirm_irreversible=true")
+    assert "WARNING: confirmed rollback across irreversible migrations" in confirmed.stdout
+    assert [serving(host) for host in APP_HOSTS] == [v1, v1]
+    assert marker_is_kept()
+
+
+def test_failed_releases_are_pruned_and_good_ones_kept(repo, v1):
+    releases = on(APP_HOSTS[0], "ls /srv/cams/releases").stdout.split()
+    assert v1 in releases and release_id_of(repo, "v4") in releases
+    assert release_id_of(repo, "v3-boot") not in releases
+    assert release_id_of(repo, "v3-migration") not in releases
