@@ -1,0 +1,1 @@
+"""Settings per environment: backend.settings.dev, .staging and .prod all build on .base."""

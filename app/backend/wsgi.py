@@ -1,0 +1,14 @@
+"""WSGI entry point: gunicorn runs ``backend.wsgi:application`` from the release's app/ directory."""
+
+import os
+
+from django.core.exceptions import ImproperlyConfigured
+from django.core.wsgi import get_wsgi_application
+
+# No default environment here: a host that forgot to choose one must not silently serve dev settings.
+if not os.environ.get("DJANGO_SETTINGS_MODULE"):
+    raise ImproperlyConfigured(
+        "Set DJANGO_SETTINGS_MODULE to backend.settings.dev, backend.settings.staging or backend.settings.prod."
+    )
+
+application = get_wsgi_application()
