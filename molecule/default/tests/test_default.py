@@ -10,9 +10,9 @@ DB_PASSWORD = "molecule-db-password"  # molecule.yml's vault_cams_database_passw
 
 def http(host, path, *curl_args):
     """GET through nginx on the host; returns (status, headers lower-cased, body)."""
-    out = host.check_output(
-        "curl -sS --max-time 10 -D - %s http://127.0.0.1%s", " ".join(curl_args), path
-    )
+    # testinfra quotes each format argument, so pass every curl argument separately.
+    placeholders = " ".join(["%s"] * len(curl_args))
+    out = host.check_output(f"curl -sS --max-time 10 -D - {placeholders} http://127.0.0.1%s", *curl_args, path)
     head, _, body = out.replace("\r\n", "\n").partition("\n\n")
     status_line, *header_lines = head.splitlines()
     headers = {}
@@ -167,7 +167,7 @@ def test_api_refuses_requests_without_a_token(host):
 
 def test_api_answers_a_token_minted_on_the_host(host, current_release):
     token = host.check_output("cams-manage mint_token --subject molecule --lifetime 300")
-    status, _, body = http(host, "/api/overview/", "-H", f"'Authorization: Bearer {token}'")
+    status, _, body = http(host, "/api/overview/", "-H", f"Authorization: Bearer {token}")
     assert status == 200, body
     overview = json.loads(body)
     assert overview["environment"] == "dev"
@@ -181,7 +181,7 @@ def test_deploy_is_in_the_ledger_and_the_app_history(host, current_release):
     assert ledger[-1]["release_id"] == current_release
     assert ledger[-1]["outcome"] == "success"
     token = host.check_output("cams-manage mint_token --subject molecule --lifetime 300")
-    _, _, body = http(host, "/api/deployments/", "-H", f"'Authorization: Bearer {token}'")
+    _, _, body = http(host, "/api/deployments/", "-H", f"Authorization: Bearer {token}")
     assert json.loads(body)["results"][0]["release_id"] == current_release
 
 
