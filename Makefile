@@ -39,6 +39,15 @@ rollback-local: ## Roll the local VM back to its previous good release
 down: ## Remove the local VM
 	scripts/local-vm.sh down
 
+.PHONY: compose-up
+compose-up: ## Dev stack for coding on the app (runserver + PostgreSQL, docker-compose) on 127.0.0.1:18000
+	scripts/compose.sh up -d --build
+	@echo "CAMS dev stack: http://127.0.0.1:$${CAMS_COMPOSE_APP_PORT:-18000}/health/  (docs/local-development.md)"
+
+.PHONY: compose-down
+compose-down: ## Stop the dev stack, keeping its database (scripts/compose.sh down -v deletes it)
+	scripts/compose.sh down
+
 .PHONY: deploy
 deploy: ## Code-only deploy of ENV (dev|staging|prod) from its branch tip
 	$(BIN)/ansible-playbook -i inventories/$(ENV) playbooks/deploy.yml
@@ -52,7 +61,7 @@ test-app: ## Django tests (own PostgreSQL), frontend unit tests and production b
 	cd app/frontend && npm ci --no-audit --no-fund --loglevel=error && npm test && npm run build
 
 .PHONY: test-tools
-test-tools: ## Unit tests of the deploy tooling (ledger, lock, prune)
+test-tools: ## Tests of the deploy tooling (ledger, lock, prune) and the compose dev stack
 	$(BIN)/python -m pytest tests
 
 .PHONY: lint

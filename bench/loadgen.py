@@ -37,7 +37,10 @@ class Tally:
         self.statuses = collections.Counter()
         self.failures = []
         self.failed = 0
+        # Distinct releases in order of first answer: concurrent requests already in flight on the old release
+        # may complete after the first answer from the new one (that is the drain working).
         self.releases = []
+        self.last_release = None
 
     def record(self, status, release=None, failure=None):
         with self.lock:
@@ -46,8 +49,10 @@ class Tally:
                 self.failed += 1
                 if len(self.failures) < 20:
                     self.failures.append(failure)
-            if release and (not self.releases or self.releases[-1] != release):
+            if release and release not in self.releases:
                 self.releases.append(release)
+            if release:
+                self.last_release = release
 
     def claim(self, limit):
         with self.lock:
@@ -99,6 +104,7 @@ def main():
         "seconds": round(time.monotonic() - started, 2),
         "statuses": dict(tally.statuses),
         "releases_seen": tally.releases,
+        "last_release": tally.last_release,
         "failures": tally.failures,
     }
     text = json.dumps(summary, indent=2)

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(git make curl openssh-client python3-venv debootstrap postgresql chromium rsync)
+apt_packages=(git make curl openssh-client python3-venv debootstrap postgresql chromium rsync docker-compose)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

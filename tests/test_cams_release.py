@@ -53,6 +53,13 @@ def test_record_appends_one_json_line_per_outcome(root):
     assert lines[0]["finished_at"]
 
 
+def test_record_derives_the_duration_from_start_and_finish(root):
+    run(root, "record", "--release-id", "r1", "--outcome", "success",
+        "--started-at", "2026-01-01T10:00:00Z", "--finished-at", "2026-01-01T10:01:30+00:00")
+    entry = json.loads((root / "ledger.jsonl").read_text())
+    assert entry["duration_seconds"] == 90.0
+
+
 def test_previous_good_skips_current_failed_and_rolled_back_releases(root):
     deploy(root, "r1")
     deploy(root, "r2")
