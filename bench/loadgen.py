@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """A bounded, steady HTTP load for zero-downtime checks: stdlib only, so it runs on a bare target host.
 
-    loadgen.py URL [--host HOST] [--concurrency 4] [--max-seconds 180] [--max-requests 50000]
+    loadgen.py URL [--host HOST] [--concurrency 4] [--rate 0] [--max-seconds 180] [--max-requests 50000]
                [--stop-file PATH] [--out result.json]
 
-It sends GETs from a few threads until the stop file appears, the time limit or the request cap is reached
-(whichever first), and writes a JSON summary: requests sent, failed (connection errors, timeouts, any non-2xx),
-the status counts, the release ids seen in JSON answers in order, and the first few failures.
+It sends GETs from a few threads (at most --rate requests per second in all, 0 = as fast as they can) until the
+stop file appears, the time limit or the request cap is reached (whichever first), and writes a JSON summary:
+requests sent, failed (connection errors, timeouts, any non-2xx), the status counts, the release ids seen in JSON
+answers in order, the first few failures, and what stopped it (stop_file, max_seconds or max_requests: only
+stop_file means the load lasted as long as what it measured).
 """
 import argparse
 import collections
@@ -23,6 +25,7 @@ def parse_args():
     parser.add_argument("url")
     parser.add_argument("--host", help="Host header (defaults to the URL's host)")
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--rate", type=float, default=0, help="requests per second in all; 0 = unpaced")
     parser.add_argument("--max-seconds", type=float, default=180)
     parser.add_argument("--max-requests", type=int, default=50000)
     parser.add_argument("--stop-file")
@@ -63,7 +66,10 @@ class Tally:
 
 
 def worker(args, target, tally, deadline, stop):
+    interval = args.concurrency / args.rate if args.rate > 0 else 0
+    next_at = time.monotonic()
     while time.monotonic() < deadline and not stop.is_set() and tally.claim(args.max_requests):
+        next_at += interval
         # A new connection per request, as a browser opening the site would: every request exercises accept().
         connection = http.client.HTTPConnection(target.hostname, target.port or 80, timeout=10)
         try:
@@ -79,6 +85,7 @@ def worker(args, target, tally, deadline, stop):
             tally.record("error", failure=f"{type(error).__name__}: {error}")
         finally:
             connection.close()
+        stop.wait(max(0.0, next_at - time.monotonic()))
 
 
 def main():
@@ -98,7 +105,14 @@ def main():
         if args.stop_file and os.path.exists(args.stop_file):
             stop.set()
         time.sleep(0.2)
+    if stop.is_set():
+        stopped_by = "stop_file"
+    elif tally.sent >= args.max_requests:
+        stopped_by = "max_requests"
+    else:
+        stopped_by = "max_seconds"
     summary = {
+        "stopped_by": stopped_by,
         "sent": tally.sent,
         "failed": tally.failed,
         "seconds": round(time.monotonic() - started, 2),

@@ -39,7 +39,7 @@ docker info >/dev/null 2>&1 || die "docker engine not answering: run scripts/ens
 
 docker image inspect "$CAMS_BASE_IMAGE" >/dev/null 2>&1 || "$ROOT/scripts/build-base-image.sh" "$CAMS_BASE_IMAGE"
 
-# Wheels for the containers' CPython 3.11 on Linux (as the release artifact fetches them), whatever the host runs.
+# Wheels for the containers' CPython 3.11 on Linux (the release artifact's way), whatever the host runs.
 arch="$(docker info --format '{{.Architecture}}')"
 stamp="$(cat "$ROOT/app/requirements.txt" "$ROOT/app/requirements-dev.txt" | sha256sum | cut -d' ' -f1)-$arch"
 if [ "$(cat "$WHEELS/.stamp" 2>/dev/null)" != "$stamp" ]; then
@@ -48,10 +48,8 @@ if [ "$(cat "$WHEELS/.stamp" 2>/dev/null)" != "$stamp" ]; then
   tmp="$(mktemp -d "$ROOT/.artifacts/compose-wheels.XXXXXX")"
   trap 'rm -rf "$tmp"' EXIT
   cp "$ROOT/app/requirements.txt" "$ROOT/app/requirements-dev.txt" "$tmp/"
-  "$PYTHON" -m pip download --quiet --disable-pip-version-check --only-binary=:all: --implementation cp \
-    --python-version 3.11 --platform "manylinux_2_36_$arch" --platform "manylinux_2_28_$arch" \
-    --platform "manylinux2014_$arch" --platform "manylinux_2_17_$arch" \
-    --dest "$tmp" --requirement "$tmp/requirements-dev.txt"
+  PYTHON="$PYTHON" "$ROOT/roles/cams_release/files/download-wheels.sh" "$tmp" "$tmp/requirements-dev.txt" 3.11 \
+    "manylinux_2_36_$arch" "manylinux_2_28_$arch" "manylinux2014_$arch" "manylinux_2_17_$arch"
   printf '%s\n' "$stamp" > "$tmp/.stamp"
   rm -rf "$WHEELS"
   mv "$tmp" "$WHEELS"

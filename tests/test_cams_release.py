@@ -87,6 +87,14 @@ def test_a_redeployed_release_is_good_again(root):
     assert run(root, "state", "r1").stdout.strip() == "good"
 
 
+def test_last_success_is_what_a_rollback_restores(root):
+    run(root, "record", "--release-id", "r1", "--outcome", "success", "--sha", "first-commit")
+    run(root, "record", "--release-id", "r1", "--outcome", "success", "--sha", "promoted-commit")
+    run(root, "record", "--release-id", "r1", "--outcome", "rolled_back", "--sha", "later-commit")
+    assert json.loads(run(root, "last-success", "r1").stdout)["sha"] == "promoted-commit"
+    assert json.loads(run(root, "last-success", "never-deployed").stdout) == {}
+
+
 def test_prune_keeps_newest_good_releases_and_never_counts_failed_ones(root):
     for release in ("r1", "r2", "r3", "r4"):
         deploy(root, release)
@@ -141,3 +149,10 @@ def test_list_marks_the_current_release(root):
     assert listing[0].split()[:2] == ["RELEASE", "STATE"]
     current_rows = [line for line in listing if line.startswith("*")]
     assert len(current_rows) == 1 and "r2" in current_rows[0]
+
+
+def test_list_keeps_the_sha_of_a_release_that_was_rolled_back(root):
+    deploy(root, "r1")
+    run(root, "record", "--release-id", "r1", "--outcome", "rolled_back")
+    row = next(line for line in run(root, "list").stdout.splitlines() if "r1" in line)
+    assert row.split()[2:4] == ["rolled_back", "sha-r1"]

@@ -168,6 +168,7 @@ def test_v2_switches_in_under_load_without_a_failed_request(repo, v1):
                 break
             time.sleep(0.5)
         load = json.loads(on(host, "cat /tmp/load.json").stdout)
+        assert load["stopped_by"] == "stop_file", f"the load must last the whole deploy: {load}"
         assert load["sent"] > 100, load
         assert load["failed"] == 0, load
         assert load["releases_seen"] == [v1, v2], load

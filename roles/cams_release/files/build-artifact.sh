@@ -15,11 +15,8 @@ mkdir -p "$stage/app" "$stage/wheels" "$out_dir"
 git -C "$repo" archive --format=tar "$tree" | tar -x -C "$stage/app"
 
 # Targets have no package index: every runtime dependency ships as a wheel built for their interpreter.
-platform_args=()
-for platform in "${platforms[@]}"; do platform_args+=(--platform "$platform"); done
-python3 -m pip download --quiet --disable-pip-version-check --only-binary=:all: --implementation cp \
-  --python-version "$python_version" "${platform_args[@]}" --dest "$stage/wheels" \
-  --requirement "$stage/app/requirements.txt"
+"$(dirname "${BASH_SOURCE[0]}")/download-wheels.sh" "$stage/wheels" "$stage/app/requirements.txt" \
+  "$python_version" "${platforms[@]}"
 
 # The dashboard is built here; hosts only serve its output.
 mv "$stage/app/frontend" "$work/frontend"
