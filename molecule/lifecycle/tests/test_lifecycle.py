@@ -237,8 +237,10 @@ def test_the_deploy_lock_names_its_holder_and_can_be_broken(repo):
 
 def test_rollback_returns_to_the_previous_good_release_in_one_command(repo, v1):
     v2 = release_id_of(repo, "v2")
+    v1_ran_as = [e["sha"] for e in ledger(APP_HOSTS[0]) if e["release_id"] == v1 and e["outcome"] == "success"][-1]
     playbook("rollback.yml", repo)
     assert [serving(host) for host in APP_HOSTS] == [v1, v1]
+    assert health(APP_HOSTS[0])["release"]["sha"] == v1_ran_as, "the commit v1 last ran as (ledger), not its build's"
     assert not table_exists("lifecycle_v2"), "v2's reversible migration is reversed"
     assert on(APP_HOSTS[0], f"cams-release state {v2}").stdout.strip() == "rolled_back"
     history = api(APP_HOSTS[0], "/api/deployments/")["results"]
