@@ -65,9 +65,10 @@ test-tools: ## Tests of the deploy tooling (ledger, lock, prune) and the compose
 	$(BIN)/python -m pytest tests
 
 .PHONY: lint
-lint: ## yamllint and ansible-lint (production profile)
+lint: ## yamllint, ansible-lint (production profile), role READMEs current with their argument specs
 	$(BIN)/yamllint .
 	$(BIN)/ansible-lint --offline
+	$(BIN)/python scripts/role-docs.py --check
 
 .PHONY: test-molecule
 test-molecule: ## Molecule: dev host from site.yml, then the release lifecycle on app+db hosts

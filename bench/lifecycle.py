@@ -32,7 +32,7 @@ def sh(*argv, **kwargs):
 def timed_playbook(playbook, repo, ref):
     started = time.monotonic()
     sh(str(PROJECT / ".venv" / "bin" / "ansible-playbook"), "-i", "inventories/local", playbook,
-       "-e", f"cams_release_repo_dir={repo}", "-e", f"cams_release_ref={ref}")
+       "-e", f"cams_app_repo_dir={repo}", "-e", f"cams_app_ref={ref}")
     return time.monotonic() - started
 
 

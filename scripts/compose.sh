@@ -48,7 +48,7 @@ if [ "$(cat "$WHEELS/.stamp" 2>/dev/null)" != "$stamp" ]; then
   tmp="$(mktemp -d "$ROOT/.artifacts/compose-wheels.XXXXXX")"
   trap 'rm -rf "$tmp"' EXIT
   cp "$ROOT/app/requirements.txt" "$ROOT/app/requirements-dev.txt" "$tmp/"
-  PYTHON="$PYTHON" "$ROOT/roles/cams_release/files/download-wheels.sh" "$tmp" "$tmp/requirements-dev.txt" 3.11 \
+  PYTHON="$PYTHON" "$ROOT/roles/cams_app/files/download-wheels.sh" "$tmp" "$tmp/requirements-dev.txt" 3.11 \
     "manylinux_2_36_$arch" "manylinux_2_28_$arch" "manylinux2014_$arch" "manylinux_2_17_$arch"
   printf '%s\n' "$stamp" > "$tmp/.stamp"
   rm -rf "$WHEELS"

@@ -4,8 +4,8 @@
 #   scripts/ensure-docker.sh
 #
 # Idempotent:
-#   * installs docker.io (+ docker-compose) with apt-get when `docker`/`dockerd` are missing
-#     (Debian/Ubuntu only; on other systems install Docker yourself, e.g. Docker Desktop);
+#   * installs docker.io (+ docker-compose) with apt-get when the engine (`dockerd`) is missing, whether or not
+#     a `docker` client is present (Debian/Ubuntu only; elsewhere install Docker yourself, e.g. Docker Desktop);
 #   * if the engine does not answer, starts it: via systemctl when systemd is PID 1,
 #     otherwise `dockerd` in the background (logs: /var/log/dockerd.log);
 #   * waits (bounded, DOCKER_WAIT_SECONDS, default 60) until `docker info` succeeds.
@@ -25,25 +25,26 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 engine_up() { docker info >/dev/null 2>&1 || $SUDO docker info >/dev/null 2>&1; }
+# Debian installs dockerd in /usr/sbin, outside a user's PATH: look with root's (sudo's secure_path) too.
+dockerd_installed() { command -v dockerd >/dev/null 2>&1 || { [ -n "$SUDO" ] && $SUDO sh -c 'command -v dockerd' >/dev/null 2>&1; }; }
 
-# 1. install
-if ! command -v docker >/dev/null 2>&1; then
+# 1. install: a machine may ship the docker client without the engine (dockerd); both come with docker.io.
+install_with_apt() {
   command -v apt-get >/dev/null 2>&1 \
-    || die "docker is not installed and apt-get is not available: install Docker (or Docker Desktop) yourself"
-  log "installing docker.io and docker-compose with apt-get"
+    || die "$1 and apt-get is not available: install the Docker engine (or Docker Desktop) yourself"
+  log "$1: installing $2 with apt-get"
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -q
-  $SUDO apt-get install -y -q --no-install-recommends docker.io docker-compose
-else
-  log "docker client present: $(docker --version)"
-  if ! command -v docker-compose >/dev/null 2>&1 && ! docker compose version >/dev/null 2>&1 \
-     && command -v apt-get >/dev/null 2>&1; then
-    log "installing docker-compose with apt-get"
-    export DEBIAN_FRONTEND=noninteractive
-    $SUDO apt-get update -q
-    $SUDO apt-get install -y -q --no-install-recommends docker-compose || log "docker-compose install failed (not fatal)"
-  fi
+  # shellcheck disable=SC2086  # $2 is a list of package names
+  $SUDO apt-get install -y -q --no-install-recommends $2
+}
+if ! command -v docker >/dev/null 2>&1 || { ! dockerd_installed && ! engine_up; }; then
+  install_with_apt "the docker engine (dockerd) is not installed" "docker.io docker-compose"
+elif ! command -v docker-compose >/dev/null 2>&1 && ! docker compose version >/dev/null 2>&1; then
+  # Only the compose dev stack needs it: not fatal.
+  (install_with_apt "docker-compose is not installed" "docker-compose") || log "docker-compose install failed (not fatal)"
 fi
+log "docker client: $(docker --version)"
 
 # 2. start
 if engine_up; then
@@ -57,7 +58,7 @@ if [ "$(cat /proc/1/comm 2>/dev/null || true)" = "systemd" ] && command -v syste
     || $SUDO systemctl start docker.service \
     || die "systemctl could not start docker.service (see: journalctl -u docker)"
 else
-  command -v dockerd >/dev/null 2>&1 || die "dockerd not found; cannot start the engine"
+  dockerd_installed || die "dockerd not found; cannot start the engine"
   if pgrep -x dockerd >/dev/null 2>&1; then
     log "dockerd process exists but does not answer yet; waiting for it"
   else

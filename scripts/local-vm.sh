@@ -15,7 +15,7 @@
 #   CAMS_BASE_IMAGE and the CAMS_CONTAINER_* overrides of molecule/resources/systemd-container.yml
 #
 # The container options come from molecule/resources/systemd-container.yml (the same file the
-# Molecule scenarios use) through the playbook molecule/resources/local-vm.yml.
+# Molecule scenarios use) through the playbook scripts/local-vm.yml.
 # ssh: key .local/ssh/id_ed25519 (generated once), client config .local/ssh/config:
 #   ssh -F .local/ssh/config cams-local
 set -euo pipefail
@@ -48,8 +48,8 @@ ansible_playbook() {
     die "ansible-playbook not found: python3 -m venv .venv && .venv/bin/pip install -r requirements.txt"
   fi
   # the project's ansible.cfg (inventory, vault, ...) is irrelevant for this localhost play
-  ANSIBLE_CONFIG="$ROOT/molecule/resources/ansible.cfg" \
-    "$bin" -i localhost, "$ROOT/molecule/resources/local-vm.yml" \
+  ANSIBLE_CONFIG="$ROOT/scripts/local-vm.ansible.cfg" \
+    "$bin" -i localhost, "$ROOT/scripts/local-vm.yml" \
       -e "cams_local_name=$NAME" -e "cams_local_ssh_port=$SSH_PORT" -e "cams_local_http_port=$HTTP_PORT" \
       "$@"
 }

@@ -29,8 +29,8 @@ plain=$(mktemp)
 trap 'rm -f "$plain"' EXIT
 cat > "$plain" <<VARS
 ---
-vault_cams_secret_key: "$(random)"
-vault_cams_jwt_auth_secret: "$(random)"
+vault_cams_app_secret_key: "$(random)"
+vault_cams_app_jwt_auth_secret: "$(random)"
 vault_cams_database_password: "$(random)"
 VARS
 "$ansible_vault" encrypt --vault-id "$env_name@$password_file" --encrypt-vault-id "$env_name" \

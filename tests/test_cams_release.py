@@ -1,25 +1,32 @@
-"""The host-side release bookkeeping (roles/cams_app/files/cams-release): ledger, rollback target, prune, lock."""
+"""The host-side release bookkeeping (roles/cams_app/templates/usr/local/sbin/cams-release.j2): ledger, rollback
+target, prune, lock. Each test renders the tool for a root of its own, as the role does for cams_root."""
+import datetime
 import json
-import os
 import pathlib
 import subprocess
 import sys
 
+import jinja2
 import pytest
 
-TOOL = pathlib.Path(__file__).resolve().parents[1] / "roles" / "cams_app" / "files" / "cams-release"
+TEMPLATE = pathlib.Path(__file__).resolve().parents[1] / "roles/cams_app/templates/usr/local/sbin/cams-release.j2"
 
 
 @pytest.fixture
 def root(tmp_path):
-    (tmp_path / "releases").mkdir()
-    return tmp_path
+    root = tmp_path / "cams"
+    (root / "releases").mkdir(parents=True)
+    tool = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    tool.filters["comment"] = lambda text: f"#\n# {text}\n#"
+    (tmp_path / "cams-release").write_text(
+        tool.from_string(TEMPLATE.read_text()).render(ansible_managed="Ansible managed", cams_root=str(root))
+    )
+    return root
 
 
 def run(root, *args, check=True):
     result = subprocess.run(
-        [sys.executable, str(TOOL), *args], env={**os.environ, "CAMS_ROOT": str(root)},
-        capture_output=True, text=True,
+        [sys.executable, str(root.parent / "cams-release"), *args], capture_output=True, text=True,
     )
     if check and result.returncode != 0:
         raise AssertionError(result.stderr)
@@ -53,18 +60,29 @@ def test_record_appends_one_json_line_per_outcome(root):
     assert lines[0]["finished_at"]
 
 
-def test_record_derives_the_duration_from_start_and_finish(root):
+def test_record_derives_the_duration_from_the_run_start(root):
+    started = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=90)
     run(root, "record", "--release-id", "r1", "--outcome", "success",
-        "--started-at", "2026-01-01T10:00:00Z", "--finished-at", "2026-01-01T10:01:30+00:00")
+        "--started-at", started.strftime("%Y-%m-%dT%H:%M:%SZ"))
     entry = json.loads((root / "ledger.jsonl").read_text())
-    assert entry["duration_seconds"] == 90.0
+    assert 89 <= entry["duration_seconds"] <= 120
+
+
+def test_a_successful_rollback_marks_the_release_it_left_rolled_back(root):
+    deploy(root, "r1")
+    deploy(root, "r2")
+    run(root, "record", "--release-id", "r1", "--outcome", "success", "--action", "rollback")
+    make_current(root, "r1")
+    assert run(root, "state", "r2").stdout.strip() == "rolled_back"
+    assert run(root, "state", "r1").stdout.strip() == "good"
+    assert run(root, "previous-good", check=False).returncode == 1, "a rolled-back release is no rollback target"
 
 
 def test_previous_good_skips_current_failed_and_rolled_back_releases(root):
     deploy(root, "r1")
     deploy(root, "r2")
     deploy(root, "r3")
-    run(root, "record", "--release-id", "r3", "--outcome", "rolled_back", "--action", "rollback")
+    run(root, "record", "--release-id", "r2", "--outcome", "success", "--action", "rollback")
     make_current(root, "r2")
     deploy(root, "r4", outcome="failed")
     assert run(root, "previous-good").stdout.strip() == "r1"
@@ -87,12 +105,38 @@ def test_a_redeployed_release_is_good_again(root):
     assert run(root, "state", "r1").stdout.strip() == "good"
 
 
-def test_last_success_is_what_a_rollback_restores(root):
-    run(root, "record", "--release-id", "r1", "--outcome", "success", "--sha", "first-commit")
-    run(root, "record", "--release-id", "r1", "--outcome", "success", "--sha", "promoted-commit")
-    run(root, "record", "--release-id", "r1", "--outcome", "rolled_back", "--sha", "later-commit")
-    assert json.loads(run(root, "last-success", "r1").stdout)["sha"] == "promoted-commit"
-    assert json.loads(run(root, "last-success", "never-deployed").stdout) == {}
+def test_a_rollback_target_is_described_by_the_commit_it_last_ran_as(root):
+    install(root, "r1")
+    (root / "releases" / "r1" / "manifest.json").write_text('{"sha": "build-commit", "branch": "develop"}')
+    run(root, "record", "--release-id", "r1", "--outcome", "success", "--sha", "first-commit", "--branch", "develop")
+    run(root, "record", "--release-id", "r1", "--outcome", "success", "--sha", "promoted-commit", "--branch", "main")
+    deploy(root, "r2")
+    assert json.loads(run(root, "rollback-target").stdout) == {"id": "r1", "sha": "promoted-commit", "branch": "main"}
+
+
+def test_a_rollback_target_never_deployed_here_is_described_by_its_manifest(root):
+    deploy(root, "r2")
+    install(root, "r0")
+    (root / "releases" / "r0" / "manifest.json").write_text('{"sha": "build-commit", "branch": "develop"}')
+    assert json.loads(run(root, "rollback-target", "r0").stdout)["sha"] == "build-commit"
+
+
+@pytest.mark.parametrize("target, reason", [
+    ("r2", "is already current"), ("bad", "is a failed release"), ("gone", "is not on this host"),
+])
+def test_a_rollback_target_must_be_another_release_on_disk_that_did_not_fail(root, target, reason):
+    deploy(root, "r1")
+    deploy(root, "bad", outcome="failed")
+    deploy(root, "r2")
+    refused = run(root, "rollback-target", target, check=False)
+    assert refused.returncode == 1
+    assert reason in refused.stderr
+
+
+def test_without_an_earlier_good_release_there_is_no_rollback_target(root):
+    deploy(root, "r1")
+    refused = run(root, "rollback-target", check=False)
+    assert refused.returncode == 1 and "no earlier good release" in refused.stderr
 
 
 def test_prune_keeps_newest_good_releases_and_never_counts_failed_ones(root):
@@ -118,7 +162,7 @@ def test_lock_names_its_holder_and_refuses_another_run(root):
     refused = run(root, "lock", "acquire", "--holder", "bob@ci", "--run-id", "run-b", check=False)
     assert refused.returncode == 3
     assert "alice@laptop" in refused.stderr and "run-a" in refused.stderr
-    assert "cams_deploy_break_lock=true" in refused.stderr
+    assert "cams_app_break_lock=true" in refused.stderr
 
 
 def test_lock_is_reentrant_for_the_same_run(root):
@@ -153,6 +197,8 @@ def test_list_marks_the_current_release(root):
 
 def test_list_keeps_the_sha_of_a_release_that_was_rolled_back(root):
     deploy(root, "r1")
-    run(root, "record", "--release-id", "r1", "--outcome", "rolled_back")
-    row = next(line for line in run(root, "list").stdout.splitlines() if "r1" in line)
-    assert row.split()[2:4] == ["rolled_back", "sha-r1"]
+    deploy(root, "r2")
+    run(root, "record", "--release-id", "r1", "--outcome", "success", "--action", "rollback")
+    make_current(root, "r1")
+    row = next(line for line in run(root, "list").stdout.splitlines() if line.split()[0] == "r2")
+    assert row.split()[:3] == ["r2", "rolled_back", "sha-r2"]

@@ -13,7 +13,7 @@ import pytest
 from tests.postgres import PostgresCluster
 
 SCRUBBED_PREFIXES = ("DEV_", "STAGING_", "PROD_", "DATABASE_", "DJANGO_", "JWT_AUTH_", "CAMS_")
-SCRUBBED_NAMES = {"SECRET_KEY", "DATABASE_URL", "STATIC_ROOT"}
+SCRUBBED_NAMES = {"SECRET_KEY", "STATIC_ROOT"}
 
 cluster_key = pytest.StashKey[PostgresCluster]()
 

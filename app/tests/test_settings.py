@@ -23,6 +23,9 @@ print(json.dumps({
 """
 
 
+IMPROPERLY_CONFIGURED = "django.core.exceptions.ImproperlyConfigured"
+
+
 def load_settings(environment: str, env: dict, *, test_run: bool = False, import_pytest: bool = False):
     """(settings as a dict, None) on success, (None, stderr) when the module refused to load."""
     script = ("import pytest\n" if import_pytest else "") + DUMP_SETTINGS
@@ -73,14 +76,24 @@ def test_prod_does_not_fall_back_to_another_environments_database():
     assert "ImproperlyConfigured" in error and "PROD_DATABASE_URL" in error
 
 
-@pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
-def test_shared_database_url_is_the_fallback(environment):
+@pytest.mark.parametrize("environment", ["staging", "prod"])
+def test_deployed_environment_ignores_a_shared_database_url(environment):
+    own = f"{environment.upper()}_DATABASE_URL"
     env = deployed_env(environment, DATABASE_URL=url("shared_db"))
-    del env[f"{environment.upper()}_DATABASE_URL"]
+    del env[own]
 
-    loaded, _ = load_settings(environment, env)
+    loaded, error = load_settings(environment, env)
 
-    assert loaded["database"]["NAME"] == "shared_db"
+    assert loaded is None
+    # The message names only the environment's own variable, not the ignored shared one.
+    assert error.strip().splitlines()[-1] == f"{IMPROPERLY_CONFIGURED}: Set the {own} environment variable."
+
+
+def test_dev_ignores_a_shared_database_url():
+    loaded, error = load_settings("dev", {"DATABASE_URL": url("shared_db")})
+
+    assert error is None
+    assert loaded["database"]["NAME"] == "cams"
 
 
 @pytest.mark.parametrize("environment", ["staging", "prod"])

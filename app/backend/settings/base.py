@@ -2,7 +2,8 @@
 
 Secure by default: this module holds the hardened values staging and prod run with, and
 dev relaxes them explicitly. Each environment module names its own variables (DEV_*,
-STAGING_*, PROD_*) so one environment never picks up another's configuration.
+STAGING_*, PROD_*) and none falls back to a shared one, so one environment never picks up
+another's configuration.
 """
 
 import os
@@ -57,17 +58,16 @@ def comma_list(var: str, default: list[str] | None = None) -> list[str]:
 
 
 def database_config(url_var: str, test_url_var: str | None = None, default_url: str | None = None) -> dict:
-    """The default database from the environment's own URL variable, else the shared DATABASE_URL.
+    """The default database from the environment's own URL variable; no shared fallback.
 
     During a test run ``test_url_var`` wins whenever it is set, so tests never write to the
-    live database. Without any URL and without ``default_url`` start-up fails naming the variable.
+    live database. Without a URL and without ``default_url`` start-up fails naming ``url_var``.
     """
-    candidates = [url_var, "DATABASE_URL"]
+    url = os.environ.get(url_var) or default_url
     if test_url_var and running_tests():
-        candidates.insert(0, test_url_var)
-    url = next((value for value in map(os.environ.get, candidates) if value), default_url)
+        url = os.environ.get(test_url_var) or url
     if not url:
-        raise ImproperlyConfigured(f"Set the {url_var} environment variable (or the shared DATABASE_URL).")
+        raise ImproperlyConfigured(f"Set the {url_var} environment variable.")
 
     config = env.db_url_config(url)
     # Fail fast instead of hanging a worker on an unreachable server.
@@ -77,6 +77,23 @@ def database_config(url_var: str, test_url_var: str | None = None, default_url: 
     # Views opt out where they must not open a connection up front (health, DB-status APIs).
     config["ATOMIC_REQUESTS"] = True
     return config
+
+
+def deployed_settings(settings_module: str, *, test_url_var: str | None = None) -> tuple:
+    """What staging and prod both read, each from its own <ENV>_* variables, in this order:
+    CAMS_ENVIRONMENT, SECRET_KEY, DATABASES, ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS.
+
+    A missing required variable fails start-up naming it.
+    """
+    environment = environment_name(settings_module)
+    prefix = environment.upper()
+    return (
+        environment,
+        required_env("SECRET_KEY"),
+        {"default": database_config(f"{prefix}_DATABASE_URL", test_url_var=test_url_var)},
+        comma_list(f"{prefix}_ALLOWED_HOSTS"),
+        comma_list(f"{prefix}_CSRF_TRUSTED_ORIGINS", default=[]),
+    )
 
 
 # Release identity (written by the deploy tooling into the host's environment) ------------------

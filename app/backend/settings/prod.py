@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import comma_list, database_config, environment_name, required_env, running_tests
+from .base import deployed_settings, running_tests
 
 # A test run must not get anywhere near the production database, whatever URL it was given.
 if running_tests():
@@ -11,11 +11,4 @@ if running_tests():
         "backend.settings.prod refuses to load during a test run; use backend.settings.dev or .staging."
     )
 
-CAMS_ENVIRONMENT = environment_name(__name__)
-
-SECRET_KEY = required_env("SECRET_KEY")
-
-DATABASES = {"default": database_config("PROD_DATABASE_URL")}
-
-ALLOWED_HOSTS = comma_list("PROD_ALLOWED_HOSTS")
-CSRF_TRUSTED_ORIGINS = comma_list("PROD_CSRF_TRUSTED_ORIGINS", default=[])
+CAMS_ENVIRONMENT, SECRET_KEY, DATABASES, ALLOWED_HOSTS, CSRF_TRUSTED_ORIGINS = deployed_settings(__name__)

@@ -19,6 +19,7 @@ INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE")
 APP_HOSTS = ["cams-lc-app1", "cams-lc-app2"]
 DB_HOST = "cams-lc-db"
 PUBLIC_HOST = "staging.cams.test"
+ROOT = "/opt/cams-lifecycle"  # molecule.yml's cams_root, not the default /srv/cams
 MARKER = "marker-inserted-at-v1"
 
 pytestmark = pytest.mark.skipif(not INVENTORY, reason="runs as the verifier of molecule/lifecycle")
@@ -38,7 +39,7 @@ def on(host, command, check=True):
 def playbook(name, repo, *extra_vars, check=True):
     """ansible-playbook PROJECT/playbooks/<name> against the scenario, building artifacts from `repo`."""
     argv = ["ansible-playbook", "-i", INVENTORY, str(PROJECT / "playbooks" / name),
-            "-e", f"cams_release_repo_dir={repo}", "-e", f"cams_release_artifact_dir={PROJECT / '.artifacts'}"]
+            "-e", f"cams_app_repo_dir={repo}", "-e", f"cams_app_artifact_dir={PROJECT / '.artifacts'}"]
     for extra in extra_vars:
         argv += ["-e", extra]
     # Plain output to match on (Molecule forces colour), with failures (stderr) in place.
@@ -58,7 +59,7 @@ def serving(host):
 
 
 def ledger(host):
-    return [json.loads(line) for line in on(host, "cat /srv/cams/ledger.jsonl").stdout.splitlines()]
+    return [json.loads(line) for line in on(host, f"cat {ROOT}/ledger.jsonl").stdout.splitlines()]
 
 
 def api(host, path):
@@ -134,10 +135,17 @@ def test_converged_release_is_v1_on_every_host(v1):
     assert [serving(host) for host in APP_HOSTS] == [v1, v1]
 
 
+def test_everything_lives_under_the_configured_root():
+    for host in APP_HOSTS:
+        assert on(host, f"readlink {ROOT}/current").stdout.startswith(f"{ROOT}/releases/")
+        assert on(host, "test -e /srv/cams", check=False).returncode != 0, "nothing may use the default root"
+        assert on(host, "cams-release list").stdout.count("\n") >= 2, "the host tool reads the configured root"
+
+
 def test_unchanged_app_content_is_the_same_release_and_rebuilds_nothing(repo, v1):
     """Promotion: the same app content from another branch is the artifact that is already tested and live."""
-    run = playbook("deploy.yml", repo, "cams_release_ref=v1", "cams_branch=main")
-    assert re.search(r"TASK \[cams_release : Build artifact " + v1 + r"\][^\n]*\n(ok|skipping)", run.stdout)
+    run = playbook("deploy.yml", repo, "cams_app_ref=v1", "cams_app_branch=main")
+    assert re.search(r"TASK \[cams_app : Build artifact " + v1 + r"\][^\n]*\n(ok|skipping)", run.stdout)
     assert [serving(host) for host in APP_HOSTS] == [v1, v1]
 
 
@@ -158,7 +166,7 @@ def test_v2_switches_in_under_load_without_a_failed_request(repo, v1):
            "--stop-file", "/tmp/load.stop", "--out", "/tmp/load.json")
     time.sleep(2)
     try:
-        playbook("deploy.yml", repo, "cams_release_ref=v2")
+        playbook("deploy.yml", repo, "cams_app_ref=v2")
     finally:
         for host in APP_HOSTS:
             on(host, "touch /tmp/load.stop")
@@ -193,7 +201,7 @@ def test_one_release_id_for_all_hosts_switched_one_after_the_other(repo):
 
 def test_a_failing_migration_never_takes_traffic(repo):
     v2, broken = release_id_of(repo, "v2"), release_id_of(repo, "v3-migration")
-    run = playbook("deploy.yml", repo, "cams_release_ref=v3-migration", check=False)
+    run = playbook("deploy.yml", repo, "cams_app_ref=v3-migration", check=False)
     assert run.returncode != 0
     assert f"Release {broken} FAILED on cams-lc-app1" in run.stdout
     assert f"Traffic stays on release {v2}" in run.stdout
@@ -201,13 +209,13 @@ def test_a_failing_migration_never_takes_traffic(repo):
     assert [serving(host) for host in APP_HOSTS] == [v2, v2]
     assert (ledger(APP_HOSTS[0])[-1]["release_id"], ledger(APP_HOSTS[0])[-1]["outcome"]) == (broken, "failed")
     assert all(entry["release_id"] != broken for entry in ledger(APP_HOSTS[1])), "the failure must stop the rest"
-    assert on(APP_HOSTS[0], "test -e /srv/cams/deploy.lock", check=False).returncode != 0
+    assert on(APP_HOSTS[0], f"test -e {ROOT}/deploy.lock", check=False).returncode != 0
     assert marker_is_kept()
 
 
 def test_a_release_that_cannot_boot_never_takes_traffic_and_its_logs_are_shown(repo):
     v2, broken = release_id_of(repo, "v2"), release_id_of(repo, "v3-boot")
-    run = playbook("deploy.yml", repo, "cams_release_ref=v3-boot", check=False)
+    run = playbook("deploy.yml", repo, "cams_app_ref=v3-boot", check=False)
     assert run.returncode != 0
     assert f"Release {broken} FAILED" in run.stdout
     assert "this release cannot boot" in run.stdout, "the play must show the new release's last log lines"
@@ -218,7 +226,7 @@ def test_a_release_that_cannot_boot_never_takes_traffic_and_its_logs_are_shown(r
 
 def test_a_failed_release_is_never_a_rollback_target(repo):
     broken = release_id_of(repo, "v3-boot")
-    run = playbook("rollback.yml", repo, f"cams_rollback_to={broken}", check=False)
+    run = playbook("rollback.yml", repo, f"cams_app_rollback_to={broken}", check=False)
     assert run.returncode != 0
     assert "a failed release" in run.stdout
     assert on(APP_HOSTS[0], "cams-release previous-good").stdout.strip() == release_id_of(repo, "v1")
@@ -227,11 +235,11 @@ def test_a_failed_release_is_never_a_rollback_target(repo):
 def test_the_deploy_lock_names_its_holder_and_can_be_broken(repo):
     v2 = release_id_of(repo, "v2")
     on(APP_HOSTS[0], "cams-release lock acquire --holder someone@elsewhere --run-id stale-run")
-    refused = playbook("deploy.yml", repo, "cams_release_ref=v2", check=False)
+    refused = playbook("deploy.yml", repo, "cams_app_ref=v2", check=False)
     assert refused.returncode != 0
     assert "deploy lock held by someone@elsewhere" in refused.stdout
-    playbook("deploy.yml", repo, "cams_release_ref=v2", "cams_deploy_break_lock=true")
-    assert on(APP_HOSTS[0], "test -e /srv/cams/deploy.lock", check=False).returncode != 0
+    playbook("deploy.yml", repo, "cams_app_ref=v2", "cams_app_break_lock=true")
+    assert on(APP_HOSTS[0], f"test -e {ROOT}/deploy.lock", check=False).returncode != 0
     assert [serving(host) for host in APP_HOSTS] == [v2, v2]
 
 
@@ -250,20 +258,20 @@ def test_rollback_returns_to_the_previous_good_release_in_one_command(repo, v1):
 
 def test_rollback_across_an_irreversible_migration_needs_confirmation(repo, v1):
     v4 = release_id_of(repo, "v4")
-    playbook("deploy.yml", repo, "cams_release_ref=v4")
+    playbook("deploy.yml", repo, "cams_app_ref=v4")
     assert [serving(host) for host in APP_HOSTS] == [v4, v4]
     refused = playbook("rollback.yml", repo, check=False)
     assert refused.returncode != 0
     assert "cannot be reversed" in refused.stdout and "9002_lifecycle_irreversible" in refused.stdout
     assert [serving(host) for host in APP_HOSTS] == [v4, v4]
-    confirmed = playbook("rollback.yml", repo, "cams_confirm_irreversible=true")
+    confirmed = playbook("rollback.yml", repo, "cams_app_confirm_irreversible=true")
     assert "WARNING: confirmed rollback across irreversible migrations" in confirmed.stdout
     assert [serving(host) for host in APP_HOSTS] == [v1, v1]
     assert marker_is_kept()
 
 
 def test_failed_releases_are_pruned_and_good_ones_kept(repo, v1):
-    releases = on(APP_HOSTS[0], "ls /srv/cams/releases").stdout.split()
+    releases = on(APP_HOSTS[0], f"ls {ROOT}/releases").stdout.split()
     assert v1 in releases and release_id_of(repo, "v4") in releases
     assert release_id_of(repo, "v3-boot") not in releases
     assert release_id_of(repo, "v3-migration") not in releases
