@@ -12,6 +12,7 @@
 #   CAMS_LOCAL_SSH_PORT   127.0.0.1 port -> 22           (default 2222)
 #   CAMS_LOCAL_HTTP_PORT  127.0.0.1 port -> 80           (default 8080)
 #   CAMS_LOCAL_WAIT       seconds to wait for ssh        (default 90)
+#   CAMS_LOCAL_OPERATOR   the account with the key and sudo (default cams-operator)
 #   CAMS_BASE_IMAGE and the CAMS_CONTAINER_* overrides of molecule/resources/systemd-container.yml
 #
 # The container options come from molecule/resources/systemd-container.yml (the same file the
@@ -24,6 +25,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NAME="${CAMS_LOCAL_NAME:-cams-local}"
 SSH_PORT="${CAMS_LOCAL_SSH_PORT:-2222}"
 HTTP_PORT="${CAMS_LOCAL_HTTP_PORT:-8080}"
+OPERATOR="${CAMS_LOCAL_OPERATOR:-cams-operator}"   # the account inventories/local connects as (root cannot log in)
 WAIT="${CAMS_LOCAL_WAIT:-90}"
 SSH_DIR="$ROOT/.local/ssh"
 KEY="$SSH_DIR/id_ed25519"
@@ -51,6 +53,7 @@ ansible_playbook() {
   ANSIBLE_CONFIG="$ROOT/scripts/local-vm.ansible.cfg" \
     "$bin" -i localhost, "$ROOT/scripts/local-vm.yml" \
       -e "cams_local_name=$NAME" -e "cams_local_ssh_port=$SSH_PORT" -e "cams_local_http_port=$HTTP_PORT" \
+      -e "cams_local_operator=$OPERATOR" \
       "$@"
 }
 
@@ -73,7 +76,7 @@ ensure_key() {
 Host $NAME
   HostName 127.0.0.1
   Port $SSH_PORT
-  User root
+  User $OPERATOR
   IdentityFile $KEY
   IdentitiesOnly yes
   StrictHostKeyChecking accept-new
@@ -98,11 +101,11 @@ cmd_up() {
     || { tail -n 40 "$SSH_DIR/last-up.log" >&2; die "starting the container failed (log: $SSH_DIR/last-up.log)"; }
   log "waiting up to ${WAIT}s for ssh on 127.0.0.1:$SSH_PORT"
   local deadline=$(( $(date +%s) + WAIT ))
-  until ssh "${ssh_opts[@]}" root@127.0.0.1 true 2>/dev/null; do
-    [ "$(date +%s)" -lt "$deadline" ] || die "ssh to root@127.0.0.1:$SSH_PORT did not work within ${WAIT}s"
+  until ssh "${ssh_opts[@]}" "$OPERATOR@127.0.0.1" true 2>/dev/null; do
+    [ "$(date +%s)" -lt "$deadline" ] || die "ssh to $OPERATOR@127.0.0.1:$SSH_PORT did not work within ${WAIT}s"
     sleep 1
   done
-  log "$NAME is up: ssh -F .local/ssh/config $NAME   (or: ssh -p $SSH_PORT -i .local/ssh/id_ed25519 root@127.0.0.1)"
+  log "$NAME is up: ssh -F .local/ssh/config $NAME   (or: ssh -p $SSH_PORT -i .local/ssh/id_ed25519 $OPERATOR@127.0.0.1)"
   log "http: 127.0.0.1:$HTTP_PORT -> $NAME:80"
 }
 
@@ -125,14 +128,14 @@ cmd_status() {
   [ "$st" = "running" ] || return 1
   log "image: $(docker inspect -f '{{.Config.Image}}' "$NAME")  ports: $(docker port "$NAME" | tr '\n' ' ')"
   log "systemd: $(docker exec "$NAME" systemctl is-system-running 2>/dev/null || true)"
-  if [ -f "$KEY" ] && ssh "${ssh_opts[@]}" root@127.0.0.1 true 2>/dev/null; then
+  if [ -f "$KEY" ] && ssh "${ssh_opts[@]}" "$OPERATOR@127.0.0.1" true 2>/dev/null; then
     log "ssh: ok (ssh -F .local/ssh/config $NAME)"
   else
     log "ssh: NOT reachable on 127.0.0.1:$SSH_PORT"; return 1
   fi
 }
 
-cmd_ssh() { [ -f "$KEY" ] || die "no key yet: run '$0 up'"; exec ssh "${ssh_opts[@]/BatchMode=yes/BatchMode=no}" root@127.0.0.1 "$@"; }
+cmd_ssh() { [ -f "$KEY" ] || die "no key yet: run '$0 up'"; exec ssh "${ssh_opts[@]/BatchMode=yes/BatchMode=no}" "$OPERATOR@127.0.0.1" "$@"; }
 
 case "${1:-}" in
   up) cmd_up ;;

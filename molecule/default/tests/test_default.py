@@ -1,5 +1,9 @@
 """Behaviour of a dev host converged by site.yml: what operators and users would check by hand."""
 import json
+import os
+import pathlib
+import subprocess
+import time
 
 import pytest
 
@@ -187,3 +191,142 @@ def test_deploy_is_in_the_ledger_and_the_app_history(host, current_release):
 
 def test_deploy_lock_is_released(host):
     assert not host.file("/srv/cams/deploy.lock").exists
+
+
+def test_gunicorn_slot_is_sandboxed(host, live_slot):
+    """systemd's own measure of what the slot may do; docs/security.md reports it."""
+    report = host.check_output("systemd-analyze security --no-pager cams@%s.service", live_slot)
+    exposure = float(report.rsplit("Overall exposure level for", 1)[1].split(":", 1)[1].split()[0])
+    assert exposure <= 2.5, report
+
+
+def test_the_app_user_can_write_nothing_under_a_release(host, current_release):
+    release = f"/srv/cams/releases/{current_release}"
+    writable = host.run("runuser -u cams -- find %s -writable", release)
+    assert writable.rc == 0 and writable.stdout == "", writable.stdout[:2000]
+    assert host.run("runuser -u cams -- touch %s/app/manage.py", release).rc != 0
+    owners = host.check_output("find %s -printf '%%u:%%g\\n' | sort -u", release)
+    assert owners == "root:root"
+
+
+def from_outside(host, path):
+    """Status of a request nginx receives on the host's network address, as from another machine."""
+    address = host.interface("eth0").addresses[0]
+    return int(host.check_output(
+        "curl -s -o /dev/null -w '%%{http_code}' --max-time 10 -H 'Host: localhost' http://%s%s", address, path
+    ))
+
+
+def test_readiness_answers_only_loopback_and_probes(host):
+    assert http(host, "/health/ready/")[0] == 200
+    assert from_outside(host, "/health/ready/") == 403
+    assert from_outside(host, "/health/") == 200, "liveness stays public for uptime monitors"
+
+
+def test_admin_answers_only_allowed_networks(host):
+    assert http(host, "/admin/login/")[0] == 200
+    assert from_outside(host, "/admin/") == 403
+    assert from_outside(host, "/admin/login/") == 403
+
+
+def test_api_is_rate_limited_per_client(host):
+    address = host.interface("eth0").addresses[0]
+    statuses = host.check_output(
+        "python3 -c %s", "import collections, json, urllib.error, urllib.request\n"
+        "seen = collections.Counter()\n"
+        "for _ in range(150):\n"
+        "    try:\n"
+        f"        request = urllib.request.Request('http://{address}/api/overview/', headers={{'Host': 'localhost'}})\n"
+        "        seen[urllib.request.urlopen(request, timeout=5).status] += 1\n"
+        "    except urllib.error.HTTPError as error:\n"
+        "        seen[error.code] += 1\n"
+        "print(json.dumps(seen))",
+    )
+    counts = {int(code): count for code, count in json.loads(statuses).items()}
+    assert counts.get(429, 0) > 0, counts
+    assert counts.get(401, 0) >= 40, f"the burst is served (without a token: 401): {counts}"
+    assert http(host, "/api/overview/")[0] == 401, "other clients are not limited"
+
+
+# SSH, as from an operator's machine: this controller, over the scenario's network -----------------------------
+
+INSTANCE = "cams-dev-molecule"
+PROJECT = pathlib.Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", pathlib.Path(__file__).parents[3]))
+
+
+def run(*argv, check=True):
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{argv} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def address():
+    return run("docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", INSTANCE).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def key(tmp_path_factory):
+    path = tmp_path_factory.mktemp("ssh") / "id_ed25519"
+    run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "molecule-alice", "-f", str(path))
+    return path
+
+
+def ssh(address, user, key, *command, options=()):
+    return run("ssh", "-i", str(key), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10",
+               "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+               *options, f"{user}@{address}", *command, check=False)
+
+
+def set_operators(operators):
+    """Converge the hosts' base play (common, ssh_access, firewall) with these operators, as an inventory change
+    would; the firewall needs the hosts' facts first."""
+    run("ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(PROJECT / "playbooks" / "facts.yml"),
+        str(PROJECT / "playbooks" / "common.yml"), "-e", json.dumps({"ssh_access_operators": operators}))
+
+
+def test_ssh_admits_operators_by_key_only_and_a_removed_operator_loses_access(host, address, key):
+    alice = {"name": "alice", "keys": [key.with_suffix(".pub").read_text().strip()]}
+    set_operators([alice])
+    assert ssh(address, "alice", key, "sudo", "-n", "id", "-un").stdout.strip() == "root", "operators get sudo"
+
+    host.run("install -d -m 0700 /root/.ssh && cp /home/alice/.ssh/authorized_keys /root/.ssh/authorized_keys")
+    root = ssh(address, "root", key, "true")
+    assert root.returncode == 255 and "Permission denied" in root.stderr, "no root login, even with a valid key"
+
+    password = ssh(address, "alice", key, "true", options=("-o", "PubkeyAuthentication=no"))
+    assert "Permission denied (publickey)" in password.stderr, "no password or keyboard-interactive method offered"
+
+    set_operators([{**alice, "state": "absent"}])
+    gone = ssh(address, "alice", key, "true")
+    assert gone.returncode == 255 and "Permission denied" in gone.stderr
+    assert not host.user("alice").exists
+
+
+def banned_addresses(host):
+    return host.check_output("fail2ban-client status sshd").split("Banned IP list:", 1)[1].split()
+
+
+def test_an_address_that_keeps_failing_to_log_in_is_banned(host, address, key):
+    """Last of the SSH tests: this machine's address ends up banned (and is unbanned afterwards)."""
+    assert host.service("fail2ban").is_running
+    try:
+        for _ in range(6):  # ssh_access_maxretry is 5
+            ssh(address, "no-such-operator", key, "true")
+        for _ in range(20):  # fail2ban reads the journal asynchronously
+            if banned_addresses(host):
+                break
+            time.sleep(1)
+        assert banned_addresses(host)
+        refused = ssh(address, "no-such-operator", key, "true", options=("-o", "ConnectTimeout=3"))
+        assert "timed out" in refused.stderr, f"a banned address cannot even connect: {refused.stderr}"
+    finally:
+        host.run("fail2ban-client unban --all")
+
+
+def test_security_upgrades_are_unattended_without_reboots(host):
+    config = host.check_output("apt-config dump")
+    assert 'APT::Periodic::Unattended-Upgrade "1";' in config
+    assert 'Unattended-Upgrade::Automatic-Reboot "false";' in config
+    assert host.package("unattended-upgrades").is_installed

@@ -13,6 +13,7 @@ import subprocess
 import time
 
 import pytest
+import yaml
 
 PROJECT = pathlib.Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", pathlib.Path(__file__).parents[3]))
 INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE")
@@ -36,9 +37,11 @@ def on(host, command, check=True):
     return sh("docker", "exec", host, "sh", "-c", command, check=check)
 
 
-def playbook(name, repo, *extra_vars, check=True):
-    """ansible-playbook PROJECT/playbooks/<name> against the scenario, building artifacts from `repo`."""
-    argv = ["ansible-playbook", "-i", INVENTORY, str(PROJECT / "playbooks" / name),
+def playbook(name, repo, *extra_vars, check=True, options=()):
+    """ansible-playbook PROJECT/playbooks/<name> (or PROJECT/<name>) against the scenario, building artifacts from
+    `repo`."""
+    path = PROJECT / "playbooks" / name if (PROJECT / "playbooks" / name).exists() else PROJECT / name
+    argv = ["ansible-playbook", *options, "-i", INVENTORY, str(path),
             "-e", f"cams_app_repo_dir={repo}", "-e", f"cams_app_artifact_dir={PROJECT / '.artifacts'}"]
     for extra in extra_vars:
         argv += ["-e", extra]
@@ -81,6 +84,18 @@ def table_exists(name):
 
 def release_id_of(repo, ref):
     return sh("git", "-C", str(repo), "rev-parse", f"{ref}:app").stdout.strip()[:12]
+
+
+def address_of(host):
+    return sh("docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", host).stdout.strip()
+
+
+def reachable(source, host, port):
+    """Whether a TCP connection from `source` (a host, or None for this machine) to host:port is accepted."""
+    probe = f"timeout 2 bash -c '</dev/tcp/{address_of(host)}/{port}'"
+    if source is None:
+        return subprocess.run(["bash", "-c", probe], capture_output=True).returncode == 0
+    return on(source, probe, check=False).returncode == 0
 
 
 @pytest.fixture(scope="module")
@@ -140,6 +155,36 @@ def test_everything_lives_under_the_configured_root():
         assert on(host, f"readlink {ROOT}/current").stdout.startswith(f"{ROOT}/releases/")
         assert on(host, "test -e /srv/cams", check=False).returncode != 0, "nothing may use the default root"
         assert on(host, "cams-release list").stdout.count("\n") >= 2, "the host tool reads the configured root"
+
+
+def listening_ports(host):
+    """TCP ports listened on, but Docker's embedded DNS (127.0.0.11), which only the test bed has."""
+    local_addresses = [line.split()[3] for line in on(host, "ss -Htln").stdout.splitlines()]
+    return {int(address.rsplit(":", 1)[1]) for address in local_addresses if not address.startswith("127.0.0.11:")}
+
+
+def test_each_host_listens_only_where_its_tier_needs():
+    assert listening_ports(DB_HOST) == {22, 5432}
+    for host in APP_HOSTS:
+        assert listening_ports(host) == {22, 80}, "gunicorn listens on unix sockets only"
+
+
+def test_the_firewall_lets_through_only_what_each_tier_needs():
+    """From every host, and from this machine (outside the environment), to every host's service ports."""
+    expected = {  # (target, port): sources that get through; None is this machine
+        (DB_HOST, 5432): {*APP_HOSTS},
+        (DB_HOST, 22): {*APP_HOSTS, None},
+        (APP_HOSTS[0], 80): {DB_HOST, APP_HOSTS[1], None},
+        (APP_HOSTS[1], 80): {DB_HOST, APP_HOSTS[0], None},
+        (APP_HOSTS[0], 22): {DB_HOST, APP_HOSTS[1], None},
+    }
+    seen = {
+        (target, port): {source for source in (DB_HOST, *APP_HOSTS, None)
+                         if source != target and reachable(source, target, port)}
+        for target, port in expected
+    }
+    assert seen == expected
+    assert "policy drop" in on(DB_HOST, "nft list chain inet firewall input").stdout
 
 
 def test_unchanged_app_content_is_the_same_release_and_rebuilds_nothing(repo, v1):
@@ -275,3 +320,17 @@ def test_failed_releases_are_pruned_and_good_ones_kept(repo, v1):
     assert v1 in releases and release_id_of(repo, "v4") in releases
     assert release_id_of(repo, "v3-boot") not in releases
     assert release_id_of(repo, "v3-migration") not in releases
+
+
+def test_no_secret_reaches_the_output_or_a_journal(repo):
+    """A verbose converge and deploy, then every host's journal: none holds a secret of the environment."""
+    group_vars = yaml.safe_load((pathlib.Path(__file__).parents[1] / "molecule.yml").read_text())
+    group_vars = group_vars["provisioner"]["inventory"]["group_vars"]["all"]
+    secrets = [group_vars[name] for name in ("cams_database_password", "cams_app_secret_key", "cams_app_jwt_auth_secret")]
+    output = playbook("site.yml", repo, "cams_app_ref=v2", options=("-v",)).stdout
+    output += playbook("deploy.yml", repo, "cams_app_ref=v1", options=("-v",)).stdout
+    journals = {host: on(host, "journalctl --no-pager --output cat").stdout for host in (DB_HOST, *APP_HOSTS)}
+    for secret in secrets:
+        assert secret not in output, f"a secret is in the playbook output, near: {output[output.index(secret) - 300:][:400]}"
+        for host, journal in journals.items():
+            assert secret not in journal, f"a secret is in {host}'s journal"

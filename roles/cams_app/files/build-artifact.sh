@@ -39,6 +39,7 @@ manifest = {
 (root / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 PY
 
-tar -C "$stage" -czf "$work/artifact.tar.gz" .
+# Owned by root whoever builds it, so that no host user can own release code by uid coincidence.
+tar -C "$stage" --owner=0 --group=0 --numeric-owner -czf "$work/artifact.tar.gz" .
 cp "$stage/manifest.json" "$out_dir/cams-$release_id.json"
 mv "$work/artifact.tar.gz" "$out_dir/cams-$release_id.tar.gz"
