@@ -1,4 +1,4 @@
-"""The host-side release bookkeeping (roles/cams_app/templates/usr/local/sbin/cams-release.j2): ledger, rollback
+"""The host-side release bookkeeping (roles/cams_app/templates/usr/local/bin/cams-release.j2): ledger, rollback
 target, prune, lock. Each test renders the tool for a root of its own, as the role does for cams_root."""
 import datetime
 import json
@@ -9,7 +9,7 @@ import sys
 import jinja2
 import pytest
 
-TEMPLATE = pathlib.Path(__file__).resolve().parents[1] / "roles/cams_app/templates/usr/local/sbin/cams-release.j2"
+TEMPLATE = pathlib.Path(__file__).resolve().parents[1] / "roles/cams_app/templates/usr/local/bin/cams-release.j2"
 
 
 @pytest.fixture
