@@ -21,6 +21,8 @@ APP_HOSTS = ["cams-lc-app1", "cams-lc-app2"]
 DB_HOST = "cams-lc-db"
 PUBLIC_HOST = "staging.cams.test"
 ROOT = "/opt/cams-lifecycle"  # molecule.yml's cams_root, not the default /srv/cams
+GROUP_VARS = yaml.safe_load((pathlib.Path(__file__).parents[1] / "molecule.yml").read_text())[
+    "provisioner"]["inventory"]["group_vars"]["all"]
 MARKER = "marker-inserted-at-v1"
 
 pytestmark = pytest.mark.skipif(not INVENTORY, reason="runs as the verifier of molecule/lifecycle")
@@ -187,6 +189,23 @@ def test_the_firewall_lets_through_only_what_each_tier_needs():
     assert "policy drop" in on(DB_HOST, "nft list chain inet firewall input").stdout
 
 
+def connect_to_the_database(host, sslmode):
+    """A connection from `host` to the database as the app's role, with libpq's `sslmode`."""
+    code = ("import psycopg2; psycopg2.connect(host=%r, dbname='cams_staging', user='cams_staging', password=%r, "
+            "sslmode=%r, sslrootcert='/etc/cams/database-ca.crt', connect_timeout=5).close()"
+            % (address_of(DB_HOST), GROUP_VARS["cams_database_password"], sslmode))
+    return sh("docker", "exec", host, f"{ROOT}/current/venv/bin/python", "-c", code, check=False)
+
+
+def test_app_hosts_reach_the_database_only_over_verified_tls():
+    for host in APP_HOSTS:
+        plain = connect_to_the_database(host, "disable")
+        assert plain.returncode != 0 and "no encryption" in plain.stderr, plain.stderr
+        verified = connect_to_the_database(host, "verify-full")
+        assert verified.returncode == 0, verified.stderr
+    assert on(APP_HOSTS[0], "grep -o 'sslmode=[a-z-]*' /etc/cams/cams.env").stdout.strip() == "sslmode=verify-full"
+
+
 def test_unchanged_app_content_is_the_same_release_and_rebuilds_nothing(repo, v1):
     """Promotion: the same app content from another branch is the artifact that is already tested and live."""
     run = playbook("deploy.yml", repo, "cams_app_ref=v1", "cams_app_branch=main")
@@ -324,9 +343,7 @@ def test_failed_releases_are_pruned_and_good_ones_kept(repo, v1):
 
 def test_no_secret_reaches_the_output_or_a_journal(repo):
     """A verbose converge and deploy, then every host's journal: none holds a secret of the environment."""
-    group_vars = yaml.safe_load((pathlib.Path(__file__).parents[1] / "molecule.yml").read_text())
-    group_vars = group_vars["provisioner"]["inventory"]["group_vars"]["all"]
-    secrets = [group_vars[name] for name in ("cams_database_password", "cams_app_secret_key", "cams_app_jwt_auth_secret")]
+    secrets = [GROUP_VARS[name] for name in ("cams_database_password", "cams_app_secret_key", "cams_app_jwt_auth_secret")]
     output = playbook("site.yml", repo, "cams_app_ref=v2", options=("-v",)).stdout
     output += playbook("deploy.yml", repo, "cams_app_ref=v1", options=("-v",)).stdout
     journals = {host: on(host, "journalctl --no-pager --output cat").stdout for host in (DB_HOST, *APP_HOSTS)}
