@@ -6,8 +6,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 export ANSIBLE_ROLES_PATH := $(abspath roles)
-CAMS_LOCAL_HTTP_PORT ?= 8080
-export CAMS_LOCAL_HTTP_PORT
+CAMS_LOCAL_HTTPS_PORT ?= 8443
+export CAMS_LOCAL_HTTPS_PORT
 ENV ?= staging
 
 .PHONY: help

@@ -9,7 +9,7 @@ no request failed.
 
     .venv/bin/python bench/lifecycle.py        (or: make bench)
 
-The VM is a container of its own (cams-bench, SSH 127.0.0.1:2299, HTTP 127.0.0.1:8099), removed at the end.
+The VM is a container of its own (cams-bench, SSH 127.0.0.1:2299, HTTPS 127.0.0.1:8499), removed at the end.
 """
 import json
 import os
@@ -20,7 +20,7 @@ import tempfile
 import time
 
 PROJECT = pathlib.Path(__file__).resolve().parents[1]
-VM = {"CAMS_LOCAL_NAME": "cams-bench", "CAMS_LOCAL_SSH_PORT": "2299", "CAMS_LOCAL_HTTP_PORT": "8099"}
+VM = {"CAMS_LOCAL_NAME": "cams-bench", "CAMS_LOCAL_SSH_PORT": "2299", "CAMS_LOCAL_HTTPS_PORT": "8499"}
 ENV = {**os.environ, **VM, "ANSIBLE_ROLES_PATH": str(PROJECT / "roles")}
 PUBLIC_HOST = "127.0.0.1"
 
@@ -56,8 +56,9 @@ def scratch_versions(workdir):
 def deploy_under_load(repo, ref):
     in_vm("rm", "-f", "/tmp/load.stop", "/tmp/load.json")
     sh("docker", "cp", str(PROJECT / "bench" / "loadgen.py"), f"{VM['CAMS_LOCAL_NAME']}:/tmp/loadgen.py")
-    sh("docker", "exec", "-d", VM["CAMS_LOCAL_NAME"], "python3", "/tmp/loadgen.py", "http://127.0.0.1/health/",
-       "--host", PUBLIC_HOST, "--concurrency", "4", "--rate", "100", "--max-seconds", "600",
+    sh("docker", "exec", "-d", VM["CAMS_LOCAL_NAME"], "python3", "/tmp/loadgen.py", "https://127.0.0.1/health/",
+       "--host", PUBLIC_HOST, "--cafile", "/etc/cams/ca.crt", "--concurrency", "4", "--rate", "100",
+       "--max-seconds", "600",
        "--max-requests", "100000", "--stop-file", "/tmp/load.stop", "--out", "/tmp/load.json")
     time.sleep(2)
     try:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A bounded, steady HTTP load for zero-downtime checks: stdlib only, so it runs on a bare target host.
 
-    loadgen.py URL [--host HOST] [--concurrency 4] [--rate 0] [--max-seconds 180] [--max-requests 50000]
+    loadgen.py URL [--host HOST] [--cafile PEM] [--concurrency 4] [--rate 0] [--max-seconds 180] [--max-requests 50000]
                [--stop-file PATH] [--out result.json]
 
 It sends GETs from a few threads (at most --rate requests per second in all, 0 = as fast as they can) until the
@@ -9,12 +9,16 @@ stop file appears, the time limit or the request cap is reached (whichever first
 requests sent, failed (connection errors, timeouts, any non-2xx), the status counts, the release ids seen in JSON
 answers in order, the first few failures, and what stopped it (stop_file, max_seconds or max_requests: only
 stop_file means the load lasted as long as what it measured).
+
+An https URL is verified against --cafile (the system's CAs by default) under the --host name, so the load can
+connect to 127.0.0.1 and still check the certificate of the public name.
 """
 import argparse
 import collections
 import http.client
 import json
 import os
+import ssl
 import threading
 import time
 import urllib.parse
@@ -23,7 +27,8 @@ import urllib.parse
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("url")
-    parser.add_argument("--host", help="Host header (defaults to the URL's host)")
+    parser.add_argument("--host", help="Host header and TLS server name (defaults to the URL's host)")
+    parser.add_argument("--cafile", help="CA certificates (PEM) that verify an https server")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--rate", type=float, default=0, help="requests per second in all; 0 = unpaced")
     parser.add_argument("--max-seconds", type=float, default=180)
@@ -65,13 +70,32 @@ class Tally:
             return True
 
 
+class VerifiedConnection(http.client.HTTPSConnection):
+    """TLS to the URL's address, verified under another name (the public name, served by a host we address)."""
+
+    def __init__(self, address, port, server_name, context, timeout):
+        super().__init__(address, port, timeout=timeout, context=context)
+        self.server_name = server_name
+
+    def connect(self):
+        http.client.HTTPConnection.connect(self)
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=self.server_name)
+
+
+def connect(args, target):
+    if target.scheme == "https":
+        context = ssl.create_default_context(cafile=args.cafile)
+        return VerifiedConnection(target.hostname, target.port or 443, args.host or target.hostname, context, 10)
+    return http.client.HTTPConnection(target.hostname, target.port or 80, timeout=10)
+
+
 def worker(args, target, tally, deadline, stop):
     interval = args.concurrency / args.rate if args.rate > 0 else 0
     next_at = time.monotonic()
     while time.monotonic() < deadline and not stop.is_set() and tally.claim(args.max_requests):
         next_at += interval
         # A new connection per request, as a browser opening the site would: every request exercises accept().
-        connection = http.client.HTTPConnection(target.hostname, target.port or 80, timeout=10)
+        connection = connect(args, target)
         try:
             connection.request("GET", target.path or "/", headers={"Host": args.host or target.netloc})
             response = connection.getresponse()

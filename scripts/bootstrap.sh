@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(git make curl openssh-client python3-venv debootstrap postgresql chromium rsync docker-compose)
+apt_packages=(git make curl openssh-client python3-venv debootstrap postgresql chromium rsync docker-compose
+  sslscan pebble)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -10,7 +10,7 @@
 # Env:
 #   CAMS_LOCAL_NAME       container/host name            (default cams-local)
 #   CAMS_LOCAL_SSH_PORT   127.0.0.1 port -> 22           (default 2222)
-#   CAMS_LOCAL_HTTP_PORT  127.0.0.1 port -> 80           (default 8080)
+#   CAMS_LOCAL_HTTPS_PORT 127.0.0.1 port -> 443          (default 8443)
 #   CAMS_LOCAL_WAIT       seconds to wait for ssh        (default 90)
 #   CAMS_LOCAL_OPERATOR   the account with the key and sudo (default cams-operator)
 #   CAMS_BASE_IMAGE and the CAMS_CONTAINER_* overrides of molecule/resources/systemd-container.yml
@@ -24,7 +24,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NAME="${CAMS_LOCAL_NAME:-cams-local}"
 SSH_PORT="${CAMS_LOCAL_SSH_PORT:-2222}"
-HTTP_PORT="${CAMS_LOCAL_HTTP_PORT:-8080}"
+HTTPS_PORT="${CAMS_LOCAL_HTTPS_PORT:-8443}"
 OPERATOR="${CAMS_LOCAL_OPERATOR:-cams-operator}"   # the account inventories/local connects as (root cannot log in)
 WAIT="${CAMS_LOCAL_WAIT:-90}"
 SSH_DIR="$ROOT/.local/ssh"
@@ -52,7 +52,7 @@ ansible_playbook() {
   # the project's ansible.cfg (inventory, vault, ...) is irrelevant for this localhost play
   ANSIBLE_CONFIG="$ROOT/scripts/local-vm.ansible.cfg" \
     "$bin" -i localhost, "$ROOT/scripts/local-vm.yml" \
-      -e "cams_local_name=$NAME" -e "cams_local_ssh_port=$SSH_PORT" -e "cams_local_http_port=$HTTP_PORT" \
+      -e "cams_local_name=$NAME" -e "cams_local_ssh_port=$SSH_PORT" -e "cams_local_https_port=$HTTPS_PORT" \
       -e "cams_local_operator=$OPERATOR" \
       "$@"
 }
@@ -106,7 +106,7 @@ cmd_up() {
     sleep 1
   done
   log "$NAME is up: ssh -F .local/ssh/config $NAME   (or: ssh -p $SSH_PORT -i .local/ssh/id_ed25519 $OPERATOR@127.0.0.1)"
-  log "http: 127.0.0.1:$HTTP_PORT -> $NAME:80"
+  log "https: 127.0.0.1:$HTTPS_PORT -> $NAME:443"
 }
 
 cmd_down() {

@@ -1,11 +1,14 @@
 // End-to-end check of the dashboard in a real Chromium against a running
 // deployment (nginx + Django API).
 //
-//   BASE_URL=http://127.0.0.1:8080 TOKEN=... npm run e2e
+//   BASE_URL=https://127.0.0.1:8443 TOKEN=... npm run e2e
 //
 // Env: BASE_URL, TOKEN (required); EXPECT_ENVIRONMENT, EXPECT_RELEASE,
 // SCREENSHOT (path, default: a file in the system temp dir), CHROMIUM_PATH
-// (default /usr/bin/chromium). Exits non-zero with a message on any failure.
+// (default /usr/bin/chromium), TRUSTED_SPKI (base64 SHA-256 of the server's
+// public key: accepted although the system does not trust its CA, as for an
+// environment's own CA; any other certificate still fails). Exits non-zero
+// with a message on any failure.
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -33,6 +36,7 @@ const {
   EXPECT_RELEASE,
   SCREENSHOT = join(tmpdir(), 'cams-dashboard-e2e.png'),
   CHROMIUM_PATH = '/usr/bin/chromium',
+  TRUSTED_SPKI,
 } = process.env;
 
 function check(condition, message) {
@@ -122,7 +126,10 @@ async function main() {
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM_PATH,
       headless: true,
-      args: CHROMIUM_ARGS,
+      // Chromium honours the pin only with a --user-data-dir, which a persistent context has.
+      args: TRUSTED_SPKI
+        ? [...CHROMIUM_ARGS, `--ignore-certificate-errors-spki-list=${TRUSTED_SPKI}`]
+        : CHROMIUM_ARGS,
       timeout: STEP_TIMEOUT_MS,
     });
     const page = context.pages()[0] ?? (await context.newPage());

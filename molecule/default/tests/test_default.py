@@ -2,8 +2,11 @@
 import json
 import os
 import pathlib
+import socket
+import ssl
 import subprocess
 import time
+from xml.etree import ElementTree
 
 import pytest
 
@@ -12,11 +15,14 @@ DB_USER = "cams_dev"
 DB_PASSWORD = "molecule-db-password"  # molecule.yml's vault_cams_database_password
 
 
-def http(host, path, *curl_args):
-    """GET through nginx on the host; returns (status, headers lower-cased, body)."""
+CA = "/etc/cams/ca.crt"  # the dev environment's CA (role cams_pki), which signs nginx's certificate too
+
+
+def get(host, path, *curl_args, url="https://127.0.0.1"):
+    """GET through nginx on the host, verifying its certificate; returns (status, headers lower-cased, body)."""
     # testinfra quotes each format argument, so pass every curl argument separately.
     placeholders = " ".join(["%s"] * len(curl_args))
-    out = host.check_output(f"curl -sS --max-time 10 -D - {placeholders} http://127.0.0.1%s", *curl_args, path)
+    out = host.check_output(f"curl -sS --max-time 10 --cacert {CA} -D - {placeholders} %s%s", *curl_args, url, path)
     head, _, body = out.replace("\r\n", "\n").partition("\n\n")
     status_line, *header_lines = head.splitlines()
     headers = {}
@@ -116,7 +122,7 @@ def test_nginx_is_active_and_its_configuration_valid(host):
 
 
 def test_health_answers_ok_with_database_indicator_and_release(host, current_release):
-    status, headers, body = http(host, "/health/")
+    status, headers, body = get(host, "/health/")
     assert status == 200
     assert "json" in headers["content-type"][0]
     health = json.loads(body)
@@ -127,13 +133,13 @@ def test_health_answers_ok_with_database_indicator_and_release(host, current_rel
 
 
 def test_readiness_checks_the_database(host):
-    status, _, body = http(host, "/health/ready/")
+    status, _, body = get(host, "/health/ready/")
     assert status == 200, body
     assert json.loads(body)["status"] == "ok"
 
 
 def test_dashboard_index_is_served_and_revalidated(host):
-    status, headers, body = http(host, "/")
+    status, headers, body = get(host, "/")
     assert status == 200
     assert '<div id="root">' in body
     assert headers["cache-control"] == ["no-cache"]
@@ -142,28 +148,28 @@ def test_dashboard_index_is_served_and_revalidated(host):
 
 
 def test_spa_routes_fall_back_to_index(host):
-    status, _, body = http(host, "/deployments/some-client-route")
+    status, _, body = get(host, "/deployments/some-client-route")
     assert status == 200
     assert '<div id="root">' in body
 
 
 def test_hashed_assets_are_cached_immutably_with_security_headers(host):
-    _, _, index = http(host, "/")
+    _, _, index = get(host, "/")
     asset = index.split('src="', 1)[1].split('"', 1)[0]
     assert asset.startswith("/assets/")
-    status, headers, _ = http(host, asset)
+    status, headers, _ = get(host, asset)
     assert status == 200
     assert headers["cache-control"] == ["public, max-age=31536000, immutable"]
     assert headers["x-content-type-options"] == ["nosniff"]
 
 
 def test_django_static_files_are_served(host):
-    status, _, _ = http(host, "/static/admin/css/base.css")
+    status, _, _ = get(host, "/static/admin/css/base.css")
     assert status == 200
 
 
 def test_api_refuses_requests_without_a_token(host):
-    status, headers, body = http(host, "/api/overview/")
+    status, headers, body = get(host, "/api/overview/")
     assert status == 401
     assert headers["www-authenticate"][0].startswith("Bearer")
     assert "error" in json.loads(body)
@@ -171,7 +177,7 @@ def test_api_refuses_requests_without_a_token(host):
 
 def test_api_answers_a_token_minted_on_the_host(host, current_release):
     token = host.check_output("cams-manage mint_token --subject molecule --lifetime 300")
-    status, _, body = http(host, "/api/overview/", "-H", f"Authorization: Bearer {token}")
+    status, _, body = get(host, "/api/overview/", "-H", f"Authorization: Bearer {token}")
     assert status == 200, body
     overview = json.loads(body)
     assert overview["environment"] == "dev"
@@ -185,7 +191,7 @@ def test_deploy_is_in_the_ledger_and_the_app_history(host, current_release):
     assert ledger[-1]["release_id"] == current_release
     assert ledger[-1]["outcome"] == "success"
     token = host.check_output("cams-manage mint_token --subject molecule --lifetime 300")
-    _, _, body = http(host, "/api/deployments/", "-H", f"Authorization: Bearer {token}")
+    _, _, body = get(host, "/api/deployments/", "-H", f"Authorization: Bearer {token}")
     assert json.loads(body)["results"][0]["release_id"] == current_release
 
 
@@ -213,18 +219,19 @@ def from_outside(host, path):
     """Status of a request nginx receives on the host's network address, as from another machine."""
     address = host.interface("eth0").addresses[0]
     return int(host.check_output(
-        "curl -s -o /dev/null -w '%%{http_code}' --max-time 10 -H 'Host: localhost' http://%s%s", address, path
+        "curl -s -o /dev/null -w '%%{http_code}' --max-time 10 --cacert %s -H 'Host: localhost' https://%s%s",
+        CA, address, path
     ))
 
 
 def test_readiness_answers_only_loopback_and_probes(host):
-    assert http(host, "/health/ready/")[0] == 200
+    assert get(host, "/health/ready/")[0] == 200
     assert from_outside(host, "/health/ready/") == 403
     assert from_outside(host, "/health/") == 200, "liveness stays public for uptime monitors"
 
 
 def test_admin_answers_only_allowed_networks(host):
-    assert http(host, "/admin/login/")[0] == 200
+    assert get(host, "/admin/login/")[0] == 200
     assert from_outside(host, "/admin/") == 403
     assert from_outside(host, "/admin/login/") == 403
 
@@ -232,12 +239,13 @@ def test_admin_answers_only_allowed_networks(host):
 def test_api_is_rate_limited_per_client(host):
     address = host.interface("eth0").addresses[0]
     statuses = host.check_output(
-        "python3 -c %s", "import collections, json, urllib.error, urllib.request\n"
+        "python3 -c %s", "import collections, json, ssl, urllib.error, urllib.request\n"
+        f"tls = ssl.create_default_context(cafile='{CA}')\n"
         "seen = collections.Counter()\n"
         "for _ in range(150):\n"
         "    try:\n"
-        f"        request = urllib.request.Request('http://{address}/api/overview/', headers={{'Host': 'localhost'}})\n"
-        "        seen[urllib.request.urlopen(request, timeout=5).status] += 1\n"
+        f"        request = urllib.request.Request('https://{address}/api/overview/', headers={{'Host': 'localhost'}})\n"
+        "        seen[urllib.request.urlopen(request, timeout=5, context=tls).status] += 1\n"
         "    except urllib.error.HTTPError as error:\n"
         "        seen[error.code] += 1\n"
         "print(json.dumps(seen))",
@@ -245,7 +253,61 @@ def test_api_is_rate_limited_per_client(host):
     counts = {int(code): count for code, count in json.loads(statuses).items()}
     assert counts.get(429, 0) > 0, counts
     assert counts.get(401, 0) >= 40, f"the burst is served (without a token: 401): {counts}"
-    assert http(host, "/api/overview/")[0] == 401, "other clients are not limited"
+    assert get(host, "/api/overview/")[0] == 401, "other clients are not limited"
+
+
+# TLS, as a client on this controller sees it ----------------------------------------------------------------
+
+PUBLISHED_TLS = "127.0.0.1:18443"  # molecule.yml publishes the host's port 443 there
+DEV_CA = pathlib.Path(__file__).parents[3] / ".pki" / "dev" / "ca.crt"  # the dev CA, on the control node
+# Mozilla's intermediate profile: forward-secret AEAD suites only (TLS 1.3's three, and TLS 1.2's ECDHE ones).
+INTERMEDIATE_CIPHERS = {
+    "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
+    "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+}
+
+
+def test_tls_offers_only_the_intermediate_profile():
+    scan = subprocess.run(["sslscan", "--no-colour", "--xml=-", PUBLISHED_TLS],
+                          capture_output=True, text=True, timeout=120, check=True)
+    report = ElementTree.fromstring(scan.stdout[scan.stdout.index("<?xml"):]).find("ssltest")
+    enabled = {f"{protocol.get('type').upper()}v{protocol.get('version')}"
+               for protocol in report.iter("protocol") if protocol.get("enabled") == "1"}
+    assert enabled == {"TLSv1.2", "TLSv1.3"}, scan.stdout
+    accepted = {(c.get("sslversion"), c.get("cipher"), int(c.get("bits"))) for c in report.iter("cipher")}
+    assert accepted and {name for _, name, _ in accepted} <= INTERMEDIATE_CIPHERS, accepted
+    assert min(bits for _, _, bits in accepted) >= 128, accepted
+
+
+def tls_handshake(context, server_name):
+    address, port = PUBLISHED_TLS.split(":")
+    with socket.create_connection((address, int(port)), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname=server_name) as tls:
+            return tls.version()
+
+
+def test_certificate_verifies_against_the_environment_ca():
+    for name in ("localhost", "127.0.0.1"):  # the public names of molecule.yml
+        assert tls_handshake(ssl.create_default_context(cafile=DEV_CA), name) in {"TLSv1.2", "TLSv1.3"}
+    with pytest.raises(ssl.SSLCertVerificationError):
+        tls_handshake(ssl.create_default_context(), "localhost")  # the system's CAs do not know it
+    with pytest.raises(ssl.SSLCertVerificationError):
+        tls_handshake(ssl.create_default_context(cafile=DEV_CA), "cams.example.com")  # nor is it valid for others
+
+
+def test_plain_http_only_redirects_to_https(host):
+    status, headers, _ = get(host, "/api/overview/?page=2", url="http://127.0.0.1")
+    assert status == 301 and headers["location"] == ["https://127.0.0.1/api/overview/?page=2"]
+    # Claiming https does not get a client past the redirect: nginx believes that only from a trusted balancer.
+    assert get(host, "/api/overview/", "-H", "X-Forwarded-Proto: https", url="http://127.0.0.1")[0] == 301
+    # The ACME CA's HTTP-01 validation is answered over plain http (nothing pending here: 404, not a redirect).
+    assert get(host, "/.well-known/acme-challenge/probe", url="http://127.0.0.1")[0] == 404
+
+
+def test_no_hsts_in_dev(host):
+    _, headers, _ = get(host, "/api/overview/")
+    assert "strict-transport-security" not in headers, "dev: a browser must not pin https for localhost"
 
 
 # SSH, as from an operator's machine: this controller, over the scenario's network -----------------------------
