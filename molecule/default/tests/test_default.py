@@ -296,6 +296,36 @@ def test_certificate_verifies_against_the_environment_ca():
         tls_handshake(ssl.create_default_context(cafile=DEV_CA), "cams.example.com")  # nor is it valid for others
 
 
+def converge_web_tier(extra_vars):
+    run("ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(PROJECT / "playbooks" / "facts.yml"),
+        str(PROJECT / "playbooks" / "webservers.yml"), "-e", json.dumps(extra_vars))
+
+
+def test_a_provided_certificate_is_served_instead(tmp_path):
+    """The provided source (a certificate and key from the vault; here from a throwaway CA), then back."""
+    def openssl(*argv):
+        run("openssl", *argv)
+
+    new_key = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes")
+    openssl("req", "-x509", *new_key, "-keyout", tmp_path / "ca.key", "-out", tmp_path / "ca.crt",
+            "-subj", "/CN=provided test CA", "-days", "2")
+    openssl("req", *new_key, "-keyout", tmp_path / "server.key", "-out", tmp_path / "server.csr",
+            "-subj", "/CN=localhost")
+    (tmp_path / "names").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    openssl("x509", "-req", "-in", tmp_path / "server.csr", "-CA", tmp_path / "ca.crt", "-CAkey", tmp_path / "ca.key",
+            "-CAcreateserial", "-days", "2", "-extfile", tmp_path / "names", "-out", tmp_path / "server.crt")
+    converge_web_tier({"cams_web_tls_source": "provided",
+                       "cams_web_tls_certificate": (tmp_path / "server.crt").read_text(),
+                       "cams_web_tls_private_key": (tmp_path / "server.key").read_text()})
+    try:
+        assert tls_handshake(ssl.create_default_context(cafile=tmp_path / "ca.crt"), "localhost")
+        with pytest.raises(ssl.SSLCertVerificationError):
+            tls_handshake(ssl.create_default_context(cafile=DEV_CA), "localhost")
+    finally:
+        converge_web_tier({})
+    assert tls_handshake(ssl.create_default_context(cafile=DEV_CA), "localhost"), "self_signed again"
+
+
 def test_plain_http_only_redirects_to_https(host):
     status, headers, _ = get(host, "/api/overview/?page=2", url="http://127.0.0.1")
     assert status == 301 and headers["location"] == ["https://127.0.0.1/api/overview/?page=2"]

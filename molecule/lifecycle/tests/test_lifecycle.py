@@ -9,8 +9,11 @@ import os
 import pathlib
 import re
 import shutil
+import socket
+import ssl
 import subprocess
 import time
+import urllib.request
 
 import pytest
 import yaml
@@ -24,6 +27,9 @@ ROOT = "/opt/cams-lifecycle"  # molecule.yml's cams_root, not the default /srv/c
 GROUP_VARS = yaml.safe_load((pathlib.Path(__file__).parents[1] / "molecule.yml").read_text())[
     "provisioner"]["inventory"]["group_vars"]["all"]
 MARKER = "marker-inserted-at-v1"
+PEBBLE = pathlib.Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent")) / "pebble"  # prepare.yml
+ACME_ROOT = "/tmp/acme-root.pem"  # pebble's root, put on every web host for curl and the load generator
+CURL = f"curl -sS --max-time 10 --cacert {ACME_ROOT} --resolve {PUBLIC_HOST}:443:127.0.0.1"
 
 pytestmark = pytest.mark.skipif(not INVENTORY, reason="runs as the verifier of molecule/lifecycle")
 
@@ -55,8 +61,19 @@ def playbook(name, repo, *extra_vars, check=True, options=()):
     return result
 
 
+@pytest.fixture(scope="module", autouse=True)
+def acme_root():
+    """pebble's root CA (it makes a new one at every start), which the hosts' certificates chain to."""
+    context = ssl.create_default_context(cafile=PEBBLE / "listener-ca.crt")
+    pem = urllib.request.urlopen("https://127.0.0.1:15000/roots/0", context=context, timeout=10).read()
+    (PEBBLE / "root.pem").write_bytes(pem)
+    for host in APP_HOSTS:
+        sh("docker", "cp", str(PEBBLE / "root.pem"), f"{host}:{ACME_ROOT}")
+    return PEBBLE / "root.pem"
+
+
 def health(host):
-    return json.loads(on(host, f"curl -sS --max-time 5 -H 'Host: {PUBLIC_HOST}' http://127.0.0.1/health/").stdout)
+    return json.loads(on(host, f"{CURL} https://{PUBLIC_HOST}/health/").stdout)
 
 
 def serving(host):
@@ -69,8 +86,7 @@ def ledger(host):
 
 def api(host, path):
     token = on(host, "cams-manage mint_token --subject lifecycle --lifetime 300").stdout.strip()
-    answer = on(host, f"curl -sS --max-time 10 -H 'Host: {PUBLIC_HOST}' -H 'Authorization: Bearer {token}' "
-                      f"http://127.0.0.1{path}")
+    answer = on(host, f"{CURL} -H 'Authorization: Bearer {token}' https://{PUBLIC_HOST}{path}")
     return json.loads(answer.stdout)
 
 
@@ -168,7 +184,7 @@ def listening_ports(host):
 def test_each_host_listens_only_where_its_tier_needs():
     assert listening_ports(DB_HOST) == {22, 5432}
     for host in APP_HOSTS:
-        assert listening_ports(host) == {22, 80}, "gunicorn listens on unix sockets only"
+        assert listening_ports(host) == {22, 80, 443}, "gunicorn listens on unix sockets only"
 
 
 def test_the_firewall_lets_through_only_what_each_tier_needs():
@@ -178,6 +194,8 @@ def test_the_firewall_lets_through_only_what_each_tier_needs():
         (DB_HOST, 22): {*APP_HOSTS, None},
         (APP_HOSTS[0], 80): {DB_HOST, APP_HOSTS[1], None},
         (APP_HOSTS[1], 80): {DB_HOST, APP_HOSTS[0], None},
+        (APP_HOSTS[0], 443): {DB_HOST, APP_HOSTS[1], None},
+        (APP_HOSTS[1], 443): {DB_HOST, APP_HOSTS[0], None},
         (APP_HOSTS[0], 22): {DB_HOST, APP_HOSTS[1], None},
     }
     seen = {
@@ -192,7 +210,7 @@ def test_the_firewall_lets_through_only_what_each_tier_needs():
 def connect_to_the_database(host, sslmode):
     """A connection from `host` to the database as the app's role, with libpq's `sslmode`."""
     code = ("import psycopg2; psycopg2.connect(host=%r, dbname='cams_staging', user='cams_staging', password=%r, "
-            "sslmode=%r, sslrootcert='/etc/cams/database-ca.crt', connect_timeout=5).close()"
+            "sslmode=%r, sslrootcert='/etc/cams/ca.crt', connect_timeout=5).close()"
             % (address_of(DB_HOST), GROUP_VARS["cams_database_password"], sslmode))
     return sh("docker", "exec", host, f"{ROOT}/current/venv/bin/python", "-c", code, check=False)
 
@@ -204,6 +222,61 @@ def test_app_hosts_reach_the_database_only_over_verified_tls():
         verified = connect_to_the_database(host, "verify-full")
         assert verified.returncode == 0, verified.stderr
     assert on(APP_HOSTS[0], "grep -x PGSSLMODE=verify-full /etc/cams/cams.env", check=False).returncode == 0
+
+
+def served_certificate(host, acme_root):
+    """The certificate nginx on `host` serves for the public name, as a client here verifies it against pebble."""
+    context = ssl.create_default_context(cafile=acme_root)
+    with socket.create_connection((address_of(host), 443), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname=PUBLIC_HOST) as tls:
+            return tls.getpeercert(binary_form=True)
+
+
+def test_every_web_host_serves_a_certificate_from_the_acme_ca(acme_root):
+    certificates = {host: served_certificate(host, acme_root) for host in APP_HOSTS}
+    assert len(set(certificates.values())) == len(APP_HOSTS), "each web host got its own from certbot"
+    for host in APP_HOSTS:
+        assert on(host, "systemctl is-active certbot.timer").stdout.strip() == "active", "renewal is scheduled"
+        assert "server = https://" in on(host, "cat /etc/letsencrypt/renewal/cams.conf").stdout
+
+
+def test_https_answers_carry_hsts_once():
+    for path in ("/health/", "/api/overview/", "/"):
+        head = on(APP_HOSTS[0], f"{CURL} -o /dev/null -D - https://{PUBLIC_HOST}{path}").stdout.lower()
+        assert head.count("strict-transport-security: max-age=63072000") == 1, (path, head)
+
+
+def status_from(source, target, path, *headers):
+    """Status of a plain-http request from `source` (a host, or None for this machine) to `target`."""
+    options = " ".join(f"-H '{header}'" for header in headers)
+    command = (f"curl -s -o /dev/null -w '%{{http_code}}' --max-time 10 -H 'Host: {PUBLIC_HOST}' {options} "
+               f"http://{address_of(target)}{path}")
+    result = on(source, command) if source else sh("bash", "-c", command)
+    return int(result.stdout)
+
+
+def test_only_the_trusted_balancer_may_say_a_request_came_over_https():
+    """molecule.yml trusts the database host's address as if it were the load balancer."""
+    # Django answers (401: no token) instead of redirecting: it was told, truthfully, that the client used https.
+    assert status_from(DB_HOST, APP_HOSTS[0], "/api/overview/", "X-Forwarded-Proto: https") == 401
+    assert status_from(DB_HOST, APP_HOSTS[0], "/api/overview/", "X-Forwarded-Proto: http") == 301
+    # The same claim from anyone else is ignored: plain http is redirected to https.
+    assert status_from(None, APP_HOSTS[0], "/api/overview/", "X-Forwarded-Proto: https") == 301
+    assert status_from(APP_HOSTS[1], APP_HOSTS[0], "/api/overview/", "X-Forwarded-Proto: https") == 301
+
+
+def test_certbot_renews_and_nginx_reloads_onto_the_new_certificate_under_load(acme_root):
+    before = {host: served_certificate(host, acme_root) for host in APP_HOSTS}
+
+    def renew_everywhere():
+        for host in APP_HOSTS:  # as the timer would, forced: pebble's certificates are years from expiry
+            on(host, "REQUESTS_CA_BUNDLE=/etc/letsencrypt/cams-acme-server-ca.pem "
+                     "certbot renew --quiet --force-renewal --no-random-sleep-on-renew")
+
+    for load in under_load(renew_everywhere):
+        assert load["sent"] > 20, load
+    after = {host: served_certificate(host, acme_root) for host in APP_HOSTS}
+    assert all(after[host] != before[host] for host in APP_HOSTS), "the deploy hook reloaded nginx"
 
 
 def test_unchanged_app_content_is_the_same_release_and_rebuilds_nothing(repo, v1):
@@ -219,30 +292,38 @@ def test_insert_data_at_v1():
     assert marker_is_kept()
 
 
-def test_v2_switches_in_under_load_without_a_failed_request(repo, v1):
-    v2 = release_id_of(repo, "v2")
-    loadgen = PROJECT / "bench" / "loadgen.py"
+def under_load(action):
+    """Runs `action` while every web host sends itself a steady https load; returns each host's load summary,
+    checked to have lasted the whole action without a failed request."""
     for host in APP_HOSTS:
-        sh("docker", "cp", str(loadgen), f"{host}:/tmp/loadgen.py")
+        sh("docker", "cp", str(PROJECT / "bench" / "loadgen.py"), f"{host}:/tmp/loadgen.py")
         on(host, "rm -f /tmp/load.stop /tmp/load.json")
-        sh("docker", "exec", "-d", host, "python3", "/tmp/loadgen.py", "http://127.0.0.1/health/",
-           "--host", PUBLIC_HOST, "--concurrency", "2", "--max-seconds", "600", "--max-requests", "200000",
-           "--stop-file", "/tmp/load.stop", "--out", "/tmp/load.json")
+        sh("docker", "exec", "-d", host, "python3", "/tmp/loadgen.py", "https://127.0.0.1/health/",
+           "--host", PUBLIC_HOST, "--cafile", ACME_ROOT, "--concurrency", "2", "--max-seconds", "600",
+           "--max-requests", "200000", "--stop-file", "/tmp/load.stop", "--out", "/tmp/load.json")
     time.sleep(2)
     try:
-        playbook("deploy.yml", repo, "cams_app_ref=v2")
+        action()
     finally:
         for host in APP_HOSTS:
             on(host, "touch /tmp/load.stop")
+    loads = []
     for host in APP_HOSTS:
         for _ in range(60):
             if on(host, "test -s /tmp/load.json", check=False).returncode == 0:
                 break
             time.sleep(0.5)
         load = json.loads(on(host, "cat /tmp/load.json").stdout)
-        assert load["stopped_by"] == "stop_file", f"the load must last the whole deploy: {load}"
-        assert load["sent"] > 100, load
+        assert load["stopped_by"] == "stop_file", f"the load must last the whole action: {load}"
         assert load["failed"] == 0, load
+        loads.append(load)
+    return loads
+
+
+def test_v2_switches_in_under_load_without_a_failed_request(repo, v1):
+    v2 = release_id_of(repo, "v2")
+    for load in under_load(lambda: playbook("deploy.yml", repo, "cams_app_ref=v2")):
+        assert load["sent"] > 100, load
         assert load["releases_seen"] == [v1, v2], load
         assert load["last_release"] == v2, load
     assert [serving(host) for host in APP_HOSTS] == [v2, v2]
