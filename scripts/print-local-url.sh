@@ -13,7 +13,8 @@ health=$(curl -fsS --max-time 10 --cacert "$ca" "$url/health/") \
   || { echo "local VM: $url/health/ does not answer with a certificate from $ca" >&2; exit 1; }
 fingerprint=$(openssl x509 -in "$ca" -noout -fingerprint -sha256 | cut -d= -f2)
 # Readiness probes the database; liveness (above) deliberately does not. nginx answers it to loopback only.
-ready=$("${ssh_cmd[@]}" curl -sS --max-time 10 --cacert /etc/cams/ca.crt https://127.0.0.1/health/ready/ || true)
+# /etc/cams is for root and the app user only.
+ready=$("${ssh_cmd[@]}" sudo curl -sS --max-time 10 --cacert /etc/cams/ca.crt https://127.0.0.1/health/ready/ || true)
 token=$("${ssh_cmd[@]}" sudo cams-manage mint_token --subject "${USER:-operator}" --lifetime 28800)
 cat <<TEXT
 
