@@ -21,7 +21,7 @@ bootstrap: ## Set up this machine as a control node (apt packages, venv, docker 
 .PHONY: up
 up: bootstrap ## Start the local VM, deploy it with site.yml over SSH, print its URL and /health/
 	scripts/local-vm.sh up
-	@[ -f inventories/local/group_vars/all/vault.yml ] || scripts/new-vault.sh local
+	@scripts/new-vault.sh local
 	$(BIN)/ansible-playbook -i inventories/local site.yml
 	@scripts/print-local-url.sh
 

@@ -20,6 +20,8 @@ class Deployment(models.Model):
     duration_seconds = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0)])
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
     message = models.TextField(blank=True)
+    # What the database can be restored to from before this deploy changed it: a pgBackRest restore point's name.
+    backup = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]

@@ -128,4 +128,5 @@ def _deployment_as_json(deployment: Deployment) -> dict:
         "duration_seconds": deployment.duration_seconds,
         "outcome": deployment.outcome,
         "message": deployment.message,
+        "backup": deployment.backup,
     }

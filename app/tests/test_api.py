@@ -82,6 +82,7 @@ def test_deployments_newest_first(client, auth_headers):
         "duration_seconds": 42.0,
         "outcome": "success",
         "message": "",
+        "backup": "",
     }
 
 

@@ -62,12 +62,14 @@ def test_record_deployment_creates_a_row_and_prints_its_id():
         "record_deployment", "--release-id", "20260101T1200Z", "--sha", "abc123", "--branch", "main",
         "--deployed-by", "alice", "--outcome", "rolled_back", "--started-at", "2026-01-01T12:00:00Z",
         "--finished-at", "2026-01-01T12:01:30+00:00", "--message", "health check failed",
+        "--backup", "before-r-20260101T120000Z",
     )
 
     deployment = Deployment.objects.get(pk=int(output))
     assert deployment.outcome == "rolled_back"
     assert deployment.duration_seconds == 90
     assert deployment.message == "health check failed"
+    assert deployment.backup == "before-r-20260101T120000Z"
 
 
 @pytest.mark.django_db

@@ -423,3 +423,11 @@ def test_security_upgrades_are_unattended_without_reboots(host):
     assert 'APT::Periodic::Unattended-Upgrade "1";' in config
     assert 'Unattended-Upgrade::Automatic-Reboot "false";' in config
     assert host.package("unattended-upgrades").is_installed
+
+
+def test_backups_are_continuous_and_say_they_are_not_off_host():
+    """dev keeps its pgBackRest repository on the database host: backed up, and told plainly it is not off-host."""
+    status = run("ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"],
+                 str(PROJECT / "playbooks" / "backup-status.yml"))
+    assert "the database host: NOT off-host" in status.stdout, status.stdout
+    assert "last backup: " in status.stdout and "last backup: none" not in status.stdout, status.stdout

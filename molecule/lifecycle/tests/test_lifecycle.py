@@ -22,6 +22,7 @@ PROJECT = pathlib.Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", pathlib.Path
 INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE")
 APP_HOSTS = ["cams-lc-app1", "cams-lc-app2"]
 DB_HOST = "cams-lc-db"
+BACKUP_HOST = "cams-lc-backup"
 PUBLIC_HOST = "staging.cams.test"
 ROOT = "/opt/cams-lifecycle"  # molecule.yml's cams_root, not the default /srv/cams
 GROUP_VARS = yaml.safe_load((pathlib.Path(__file__).parents[1] / "molecule.yml").read_text())[
@@ -183,24 +184,26 @@ def listening_ports(host):
 
 def test_each_host_listens_only_where_its_tier_needs():
     assert listening_ports(DB_HOST) == {22, 5432}
+    assert listening_ports(BACKUP_HOST) == {22}, "pgBackRest reaches its repository over SSH"
     for host in APP_HOSTS:
         assert listening_ports(host) == {22, 80, 443}, "gunicorn listens on unix sockets only"
 
 
 def test_the_firewall_lets_through_only_what_each_tier_needs():
     """From every host, and from this machine (outside the environment), to every host's service ports."""
+    everyone = {DB_HOST, BACKUP_HOST, *APP_HOSTS, None}
     expected = {  # (target, port): sources that get through; None is this machine
         (DB_HOST, 5432): {*APP_HOSTS},
-        (DB_HOST, 22): {*APP_HOSTS, None},
-        (APP_HOSTS[0], 80): {DB_HOST, APP_HOSTS[1], None},
-        (APP_HOSTS[1], 80): {DB_HOST, APP_HOSTS[0], None},
-        (APP_HOSTS[0], 443): {DB_HOST, APP_HOSTS[1], None},
-        (APP_HOSTS[1], 443): {DB_HOST, APP_HOSTS[0], None},
-        (APP_HOSTS[0], 22): {DB_HOST, APP_HOSTS[1], None},
+        (DB_HOST, 22): everyone - {DB_HOST},
+        (BACKUP_HOST, 22): everyone - {BACKUP_HOST},
+        (APP_HOSTS[0], 80): everyone - {APP_HOSTS[0]},
+        (APP_HOSTS[1], 80): everyone - {APP_HOSTS[1]},
+        (APP_HOSTS[0], 443): everyone - {APP_HOSTS[0]},
+        (APP_HOSTS[1], 443): everyone - {APP_HOSTS[1]},
+        (APP_HOSTS[0], 22): everyone - {APP_HOSTS[0]},
     }
     seen = {
-        (target, port): {source for source in (DB_HOST, *APP_HOSTS, None)
-                         if source != target and reachable(source, target, port)}
+        (target, port): {source for source in everyone if source != target and reachable(source, target, port)}
         for target, port in expected
     }
     assert seen == expected
@@ -279,6 +282,39 @@ def test_certbot_renews_and_nginx_reloads_onto_the_new_certificate_under_load(ac
     assert all(after[host] != before[host] for host in APP_HOSTS), "the deploy hook reloaded nginx"
 
 
+def pgbackrest_info():
+    answer = on(BACKUP_HOST, "runuser -u pgbackrest -- pgbackrest --stanza=cams --output=json info").stdout
+    return json.loads(answer)[0]
+
+
+def test_wal_and_backups_go_to_the_backup_host_encrypted():
+    info = pgbackrest_info()
+    assert info["status"]["message"] == "ok", info
+    assert [backup["type"] for backup in info["backup"]][:1] == ["full"], "the first full backup is taken at once"
+    assert info["archive"][0]["max"], "WAL reaches the repository"
+    assert info["cipher"] == "aes-256-cbc"
+    # Checked from the database host's side too: it pushes WAL over SSH and keeps no repository of its own.
+    on(DB_HOST, "runuser -u postgres -- pgbackrest --stanza=cams check")
+    assert on(DB_HOST, "ls /var/lib/pgbackrest").stdout.strip() == ""
+    for timer in ("pgbackrest-backup-full.timer", "pgbackrest-backup-diff.timer"):
+        assert on(BACKUP_HOST, f"systemctl is-active {timer}").stdout.strip() == "active"
+
+
+def test_the_backup_keys_run_pgbackrest_and_nothing_else():
+    for source, user, target in ((DB_HOST, "postgres", BACKUP_HOST), (BACKUP_HOST, "pgbackrest", DB_HOST)):
+        peer_user = "pgbackrest" if user == "postgres" else "postgres"
+        shell = on(source, f"runuser -u {user} -- ssh -o BatchMode=yes {peer_user}@{address_of(target)} id",
+                   check=False)
+        assert "uid=" not in shell.stdout, shell.stdout
+    # Nor from anywhere else: the key is bound to its host's address.
+    key = on(DB_HOST, "cat /var/lib/postgresql/.ssh/id_ed25519").stdout
+    on(APP_HOSTS[0], f"install -m 600 /dev/null /tmp/stolen && printf '%s' '{key}' > /tmp/stolen")
+    stolen = on(APP_HOSTS[0], "ssh -i /tmp/stolen -o BatchMode=yes -o StrictHostKeyChecking=no "
+                              f"pgbackrest@{address_of(BACKUP_HOST)} pgbackrest version", check=False)
+    on(APP_HOSTS[0], "rm -f /tmp/stolen")
+    assert stolen.returncode != 0 and "pgBackRest" not in stolen.stdout, stolen.stdout
+
+
 def test_unchanged_app_content_is_the_same_release_and_rebuilds_nothing(repo, v1):
     """Promotion: the same app content from another branch is the artifact that is already tested and live."""
     run = playbook("deploy.yml", repo, "cams_app_ref=v1", "cams_app_branch=main")
@@ -337,11 +373,40 @@ def test_one_release_id_for_all_hosts_switched_one_after_the_other(repo):
     assert [entry["release_id"] for entry in last] == [v2, v2]
     assert last[0]["started_at"] == last[1]["started_at"], "one run"
     assert last[0]["finished_at"] <= last[1]["finished_at"], "app1 switched first (serial: 1)"
-    assert last[0]["backup"].endswith(f"-{v2}.dump")
+    assert last[0]["backup"].startswith(f"before-{v2}-"), "the restore point taken before v2's migration"
     assert last[0]["duration_seconds"] > 0
-    assert on(DB_HOST, f"test -s {last[0]['backup']}").returncode == 0
     history = api(APP_HOSTS[0], "/api/deployments/")["results"]
-    assert (history[0]["release_id"], history[0]["outcome"]) == (v2, "success")
+    assert (history[0]["release_id"], history[0]["outcome"], history[0]["backup"]) == (v2, "success", last[0]["backup"])
+
+
+def test_a_deploy_whose_backup_fails_stops_before_migrating(repo):
+    """The backup host is unreachable: no restore point can be archived, so the schema must not change."""
+    v2, migrating = release_id_of(repo, "v2"), release_id_of(repo, "v3-migration")
+    on(BACKUP_HOST, "systemctl stop ssh.socket ssh.service")
+    try:
+        run = playbook("deploy.yml", repo, "cams_app_ref=v3-migration", check=False)
+        # A write and a WAL switch: the archiver tries to push that segment and cannot.
+        on(DB_HOST, "runuser -u postgres -- psql -Atc 'select txid_current()' -c 'select pg_switch_wal()'")
+        time.sleep(3)
+        failing = playbook("backup-status.yml", repo, check=False)
+    finally:
+        on(BACKUP_HOST, "systemctl start ssh.service")
+    assert failing.returncode != 0
+    assert "FAILING NOW" in failing.stdout and "the repository does not answer" in failing.stdout, failing.stdout
+    assert table_exists("lifecycle_v2"), "the database keeps serving"
+    # PostgreSQL retries the segment; once the host is back it catches up, and the status says so.
+    for _ in range(30):
+        status = playbook("backup-status.yml", repo, check=False)
+        if status.returncode == 0:
+            break
+        time.sleep(5)
+    assert status.returncode == 0 and "state: ok" in status.stdout, status.stdout
+    assert run.returncode != 0
+    assert (f"Release {migrating} FAILED on cams-lc-app1 at 'Check that the database's WAL reaches the backup "
+            "repository, before the schema changes'") in run.stdout
+    assert "division by zero" not in run.stdout, "migrate never ran"
+    assert f"Traffic stays on release {v2}" in run.stdout
+    assert [serving(host) for host in APP_HOSTS] == [v2, v2]
 
 
 def test_a_failing_migration_never_takes_traffic(repo):

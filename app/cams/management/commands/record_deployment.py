@@ -30,6 +30,7 @@ class Command(BaseCommand):
         parser.add_argument("--finished-at", type=aware_datetime, help="Defaults to now.")
         parser.add_argument("--duration", type=float, help="Seconds; defaults to finished minus started when both are known.")
         parser.add_argument("--message", default="")
+        parser.add_argument("--backup", default="", help="The restore point taken before the schema changed.")
 
     def handle(self, *args, **options):
         finished_at = options["finished_at"] or timezone.now()
@@ -50,6 +51,7 @@ class Command(BaseCommand):
             finished_at=finished_at,
             duration_seconds=duration,
             message=options["message"],
+            backup=options["backup"],
         )
         try:
             deployment.full_clean()
