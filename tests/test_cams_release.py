@@ -114,6 +114,15 @@ def test_a_rollback_target_is_described_by_the_commit_it_last_ran_as(root):
     assert json.loads(run(root, "rollback-target").stdout) == {"id": "r1", "sha": "promoted-commit", "branch": "main"}
 
 
+def test_the_current_release_is_described_by_the_commit_it_last_ran_as(root):
+    assert "no release is current" in run(root, "current", check=False).stderr
+    deploy(root, "r1")
+    run(root, "record", "--release-id", "r1", "--outcome", "success", "--sha", "promoted", "--branch", "main")
+    assert json.loads(run(root, "current").stdout) == {"id": "r1", "sha": "promoted", "branch": "main"}
+    run(root, "record", "--release-id", "r1", "--outcome", "success", "--action", "restore")
+    assert run(root, "state", "r1").stdout.strip() == "good", "a restore leaves the release good"
+
+
 def test_a_rollback_target_never_deployed_here_is_described_by_its_manifest(root):
     deploy(root, "r2")
     install(root, "r0")

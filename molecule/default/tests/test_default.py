@@ -431,3 +431,20 @@ def test_backups_are_continuous_and_say_they_are_not_off_host():
                  str(PROJECT / "playbooks" / "backup-status.yml"))
     assert "the database host: NOT off-host" in status.stdout, status.stdout
     assert "last backup: " in status.stdout and "last backup: none" not in status.stdout, status.stdout
+
+
+def test_maintenance_mode_answers_503_until_it_is_taken_down(host):
+    def maintenance(*extra):
+        run("ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"],
+            str(PROJECT / "playbooks" / "maintenance.yml"), *extra)
+
+    maintenance("-e", "cams_web_maintenance=true", "-e", "cams_web_maintenance_message=Back at 14:00 UTC.")
+    try:
+        status, headers, body = get(host, "/health/")
+        assert (status, headers["retry-after"]) == (503, ["300"])
+        assert json.loads(body) == {"status": "maintenance", "environment": "dev", "message": "Back at 14:00 UTC."}
+        status, headers, body = get(host, "/api/overview/")
+        assert status == 503 and "Back at 14:00 UTC." in body and "text/html" in headers["content-type"][0]
+    finally:
+        maintenance()
+    assert get(host, "/health/")[0] == 200

@@ -489,11 +489,56 @@ def test_failed_releases_are_pruned_and_good_ones_kept(repo, v1):
 
 def test_no_secret_reaches_the_output_or_a_journal(repo):
     """A verbose converge and deploy, then every host's journal: none holds a secret of the environment."""
-    secrets = [GROUP_VARS[name] for name in ("cams_database_password", "cams_app_secret_key", "cams_app_jwt_auth_secret")]
+    secrets = [GROUP_VARS[name] for name in ("cams_database_password", "cams_app_secret_key", "cams_app_jwt_auth_secret",
+                                             "cams_backup_cipher_pass")]
     output = playbook("site.yml", repo, "cams_app_ref=v2", options=("-v",)).stdout
     output += playbook("deploy.yml", repo, "cams_app_ref=v1", options=("-v",)).stdout
-    journals = {host: on(host, "journalctl --no-pager --output cat").stdout for host in (DB_HOST, *APP_HOSTS)}
+    journals = {host: on(host, "journalctl --no-pager --output cat").stdout
+                for host in (DB_HOST, BACKUP_HOST, *APP_HOSTS)}
     for secret in secrets:
         assert secret not in output, f"a secret is in the playbook output, near: {output[output.index(secret) - 300:][:400]}"
         for host, journal in journals.items():
             assert secret not in journal, f"a secret is in {host}'s journal"
+
+
+def psql(sql):
+    return on(DB_HOST, f"runuser -u postgres -- psql -d cams_staging -Atc \"{sql}\"").stdout.strip()
+
+
+def test_point_in_time_restore_undoes_a_drop_behind_a_maintenance_page(repo):
+    """The drill: rows written, the time noted, more rows, the table dropped; restored to the noted time, exactly
+    the first rows are back."""
+    live = serving(APP_HOSTS[0])
+    psql("create table drill (id int primary key)")
+    psql("insert into drill select generate_series(1, 100)")
+    noted = psql("select clock_timestamp()")
+    time.sleep(1)
+    psql("insert into drill select generate_series(101, 200)")
+    psql("drop table drill")
+    argv = ["ansible-playbook", "-i", INVENTORY, str(PROJECT / "playbooks" / "restore.yml"),
+            "-e", json.dumps({"cams_restore_target": noted})]
+    restore = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=PROJECT,
+                               env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"})
+    maintenance = None
+    while restore.poll() is None and maintenance is None:
+        answer = on(APP_HOSTS[0], f"{CURL} -D - https://{PUBLIC_HOST}/health/", check=False).stdout
+        if answer.startswith("HTTP/2 503"):
+            maintenance = answer.lower()
+        time.sleep(0.5)
+    output = restore.communicate(timeout=600)[0]
+    assert restore.returncode == 0, output
+    assert maintenance and "retry-after: 300" in maintenance and '"status": "maintenance"' in maintenance, maintenance
+    assert psql("select count(*), min(id), max(id) from drill") == "100|1|100", "exactly the rows before the time"
+    assert [serving(host) for host in APP_HOSTS] == [live, live]
+    assert [health(host)["status"] for host in APP_HOSTS] == ["ok", "ok"]
+    entry = ledger(APP_HOSTS[0])[-1]
+    assert (entry["action"], entry["release_id"], entry["backup"]) == ("restore", live, noted)
+    history = api(APP_HOSTS[0], "/api/deployments/")["results"][0]
+    assert (history["release_id"], history["backup"]) == (live, noted)
+    psql("drop table drill")
+
+
+def test_a_restore_of_prod_needs_its_name_as_confirmation(repo):
+    refused = playbook("restore.yml", repo, "cams_restore_target=latest", "cams_environment=prod", check=False)
+    assert refused.returncode != 0 and "-e cams_confirm_restore=prod" in refused.stdout, refused.stdout
+    assert [health(host)["status"] for host in APP_HOSTS] == ["ok", "ok"], "nothing was touched"
