@@ -438,7 +438,7 @@ def test_maintenance_mode_answers_503_until_it_is_taken_down(host):
         run("ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"],
             str(PROJECT / "playbooks" / "maintenance.yml"), *extra)
 
-    maintenance("-e", "cams_web_maintenance=true", "-e", "cams_web_maintenance_message=Back at 14:00 UTC.")
+    maintenance("-e", json.dumps({"cams_web_maintenance": True, "cams_web_maintenance_message": "Back at 14:00 UTC."}))
     try:
         status, headers, body = get(host, "/health/")
         assert (status, headers["retry-after"]) == (503, ["300"])
