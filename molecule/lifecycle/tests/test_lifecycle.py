@@ -392,7 +392,7 @@ def test_a_deploy_whose_backup_fails_stops_before_migrating(repo):
     finally:
         on(BACKUP_HOST, "systemctl start ssh.service")
     assert failing.returncode != 0
-    assert "FAILING NOW" in failing.stdout and "the repository does not answer" in failing.stdout, failing.stdout
+    assert "FAILING NOW" in failing.stdout and "the repository is not usable" in failing.stdout, failing.stdout
     assert table_exists("lifecycle_v2"), "the database keeps serving"
     # PostgreSQL retries the segment; once the host is back it catches up, and the status says so.
     for _ in range(30):
