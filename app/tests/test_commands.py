@@ -105,22 +105,23 @@ def test_record_deployment_rejects_an_unknown_outcome():
 
 # rollback_plan: a newer release (a copy of this app with two more migrations) plans the way back
 
+LATEST = sorted(path.stem for path in (APP_DIR / "cams" / "migrations").glob("[0-9][0-9][0-9][0-9]_*.py"))[-1]
 NEWER_MIGRATIONS = {
-    "0002_add_notes_table.py": """
+    "9002_add_notes_table.py": """
         from django.db import migrations
 
         class Migration(migrations.Migration):
-            dependencies = [("cams", "0001_initial")]
+            dependencies = [("cams", "%s")]
             operations = [migrations.RunSQL("CREATE TABLE cams_note (id serial)", reverse_sql="DROP TABLE cams_note")]
         """,
-    "0003_backfill_notes.py": """
+    "9003_backfill_notes.py": """
         from django.db import migrations
 
         def backfill(apps, schema_editor):
             schema_editor.execute("INSERT INTO cams_note DEFAULT VALUES")
 
         class Migration(migrations.Migration):
-            dependencies = [("cams", "0002_add_notes_table")]
+            dependencies = [("cams", "9002_add_notes_table")]
             operations = [migrations.RunPython(backfill)]  # no reverse: irreversible
         """,
 }
@@ -132,7 +133,7 @@ def newer_release(tmp_path_factory, postgres_cluster):
     app_dir = tmp_path_factory.mktemp("newer-release") / "app"
     shutil.copytree(APP_DIR, app_dir, ignore=shutil.ignore_patterns(".venv", "tests", "__pycache__", "staticfiles"))
     for name, source in NEWER_MIGRATIONS.items():
-        (app_dir / "cams" / "migrations" / name).write_text(textwrap.dedent(source))
+        (app_dir / "cams" / "migrations" / name).write_text(textwrap.dedent(source).replace("%s", LATEST))
     env = subprocess_env({"DEV_DATABASE_URL": postgres_cluster.create_database("rollback_plan")})
     result = run_manage("migrate", "--no-input", env=env, cwd=app_dir)
     assert result.returncode == 0, result.stderr
@@ -150,11 +151,11 @@ def test_rollback_plan_lists_what_to_unapply_newest_first(newer_release):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {
         "unapply": [
-            {"app": "cams", "name": "0003_backfill_notes", "reversible": False},
-            {"app": "cams", "name": "0002_add_notes_table", "reversible": True},
+            {"app": "cams", "name": "9003_backfill_notes", "reversible": False},
+            {"app": "cams", "name": "9002_add_notes_table", "reversible": True},
         ],
-        "irreversible": [{"app": "cams", "name": "0003_backfill_notes"}],
-        "targets": {"cams": "0001_initial"},
+        "irreversible": [{"app": "cams", "name": "9003_backfill_notes"}],
+        "targets": {"cams": LATEST},
     }
 
 
@@ -162,8 +163,8 @@ def test_rollback_plan_text_names_the_migrate_command_and_the_blocker(newer_rele
     result = rollback_plan(newer_release, APP_DIR)
 
     assert result.returncode == 0, result.stderr
-    assert "python manage.py migrate cams 0001_initial" in result.stdout
-    assert "cams.0003_backfill_notes  IRREVERSIBLE" in result.stdout
+    assert f"python manage.py migrate cams {LATEST}" in result.stdout
+    assert "cams.9003_backfill_notes  IRREVERSIBLE" in result.stdout
 
 
 def test_rollback_plan_to_the_same_release_unapplies_nothing(newer_release):
@@ -172,7 +173,7 @@ def test_rollback_plan_to_the_same_release_unapplies_nothing(newer_release):
 
     plan = json.loads(result.stdout)
     assert plan["unapply"] == [] and plan["irreversible"] == []
-    assert plan["targets"] == {"cams": "0003_backfill_notes"}
+    assert plan["targets"] == {"cams": "9003_backfill_notes"}
     assert query(env["DEV_DATABASE_URL"], "SELECT count(*) FROM cams_note") == [(1,)]
 
 
