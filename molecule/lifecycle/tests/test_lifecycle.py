@@ -298,6 +298,11 @@ def test_wal_and_backups_go_to_the_backup_host_encrypted():
     assert on(DB_HOST, "ls /var/lib/pgbackrest").stdout.strip() == ""
     for timer in ("pgbackrest-backup-full.timer", "pgbackrest-backup-diff.timer"):
         assert on(BACKUP_HOST, f"systemctl is-active {timer}").stdout.strip() == "active"
+    # What the differential timer starts, started by hand: a differential backup on top of the full one.
+    on(BACKUP_HOST, "systemctl start pgbackrest-backup@diff.service")
+    assert [backup["type"] for backup in pgbackrest_info()["backup"]] == ["full", "diff"]
+    assert "backup command end: completed successfully" in on(
+        BACKUP_HOST, "journalctl --unit pgbackrest-backup@diff --no-pager --output cat").stdout
 
 
 def test_the_backup_keys_run_pgbackrest_and_nothing_else():
