@@ -152,7 +152,8 @@ def repo(tmp_path_factory):
     commit("v2", files=[migration("9001_lifecycle_v2", latest,
                                   "migrations.RunSQL('CREATE TABLE lifecycle_v2 (id serial PRIMARY KEY)', "
                                   "reverse_sql='DROP TABLE lifecycle_v2')")])
-    commit("v3-migration", files=[migration("9002_lifecycle_broken", "9001_lifecycle_v2",
+    commit("v2b", files=[("app/backend/wsgi.py", "\n# lifecycle v2b: v2's schema, another release\n")])
+    commit("v3-migration", base="v2", files=[migration("9002_lifecycle_broken", "9001_lifecycle_v2",
                                             "migrations.RunSQL('SELECT 1/0')")])
     commit("v3-boot", base="v2", files=[("app/backend/wsgi.py",
                                          "\nraise RuntimeError('lifecycle v3-boot: this release cannot boot')\n")])
@@ -403,6 +404,83 @@ def test_one_release_id_for_all_hosts_switched_one_after_the_other(repo):
     assert last[0]["duration_seconds"] > 0
     history = api(APP_HOSTS[0], "/api/deployments/")["results"]
     assert (history[0]["release_id"], history[0]["outcome"], history[0]["backup"]) == (v2, "success", last[0]["backup"])
+
+
+def live_slot(host):
+    return on(host, f"readlink {ROOT}/live.sock").stdout.strip().rsplit("/", 1)[1].removesuffix(".sock")
+
+
+def idle_slot(host):
+    return "green" if live_slot(host) == "blue" else "blue"
+
+
+def dropin(host, unit, text):
+    """A runtime drop-in for `unit` (gone at reboot); returns the command that removes it."""
+    directory = f"/run/systemd/system/{unit}.d"
+    on(host, f"mkdir -p {directory} && printf '{text}' > {directory}/lifecycle.conf && systemctl daemon-reload")
+    return f"rm -r {directory} && systemctl daemon-reload"
+
+
+def refuse_to_stop_the_live_slot(host):
+    return dropin(host, f"cams@{live_slot(host)}.socket", "[Unit]\\nRefuseManualStop=yes\\n")
+
+
+def make_the_ledger_read_only(host):
+    on(host, f"mount --bind {ROOT}/ledger.jsonl {ROOT}/ledger.jsonl && mount -o remount,ro,bind {ROOT}/ledger.jsonl")
+    return f"umount {ROOT}/ledger.jsonl"
+
+
+# Steps after the switch on a host, and how each is made to fail there.
+AFTER_THE_SWITCH = {
+    "Stop the previous slot (gunicorn drains in-flight requests)": refuse_to_stop_the_live_slot,
+    "Record the outcome in this host's ledger for release": make_the_ledger_read_only,
+}
+
+
+@pytest.mark.parametrize("step", AFTER_THE_SWITCH)
+def test_a_failure_after_the_switch_returns_the_host_to_the_previous_release(repo, step):
+    v2, v2b = release_id_of(repo, "v2"), release_id_of(repo, "v2b")
+    slot = live_slot(APP_HOSTS[0])
+    undo = AFTER_THE_SWITCH[step](APP_HOSTS[0])
+    try:
+        runs = []
+        loads = under_load(lambda: runs.append(playbook("deploy.yml", repo, "cams_app_ref=v2b", check=False)))
+    finally:
+        on(APP_HOSTS[0], undo)
+    run = runs[0]
+    assert run.returncode != 0
+    assert f"Release {v2b} FAILED on cams-lc-app1 at '{step}" in run.stdout, run.stdout
+    assert f"Traffic returned to release {v2} after the switch." in run.stdout, run.stdout
+    assert [serving(host) for host in APP_HOSTS] == [v2, v2] and live_slot(APP_HOSTS[0]) == slot
+    assert all(load["failed"] == 0 for load in loads)
+    # Recorded as failed, or not at all when the ledger is what failed: never good, never a rollback target.
+    assert on(APP_HOSTS[0], f"cams-release state {v2b}").stdout.strip() in ("failed", "unknown")
+    assert all(entry["release_id"] != v2b for entry in ledger(APP_HOSTS[1])), "app2 never started it"
+    assert on(APP_HOSTS[0], f"test -e {ROOT}/deploy.lock", check=False).returncode != 0
+
+
+def test_a_run_that_fails_on_the_second_host_returns_the_first(repo):
+    """app2 cannot start the release; app1 switched already and goes back through the readiness gate."""
+    v2, v2b = release_id_of(repo, "v2"), release_id_of(repo, "v2b")
+    undo = dropin(APP_HOSTS[1], f"cams@{idle_slot(APP_HOSTS[1])}.service", "[Service]\\nExecStartPre=/bin/false\\n")
+    try:
+        runs = []
+        loads = under_load(lambda: runs.append(playbook("deploy.yml", repo, "cams_app_ref=v2b", check=False)))
+    finally:
+        on(APP_HOSTS[1], undo)
+    run = runs[0]
+    assert run.returncode != 0
+    assert f"Release {v2b} FAILED on cams-lc-app2 at 'Start the release in the idle slot'" in run.stdout, run.stdout
+    assert f"Traffic stays on release {v2}." in run.stdout
+    assert [serving(host) for host in APP_HOSTS] == [v2, v2]
+    assert all(load["failed"] == 0 for load in loads)
+    assert v2b in loads[0]["releases_seen"], "app1 served the new release before it went back"
+    first = ledger(APP_HOSTS[0])
+    assert [(e["release_id"], e["action"], e["outcome"]) for e in first[-3:]] == [
+        (v2b, "deploy", "success"), (v2, "rollback", "success"), (v2b, "rollback", "rolled_back")]
+    assert "returned, the run failed on cams-lc-app2" in first[-2]["message"]
+    assert on(APP_HOSTS[1], f"cams-release state {v2b}").stdout.strip() == "failed"
+    assert on(APP_HOSTS[0], f"test -e {ROOT}/deploy.lock", check=False).returncode != 0
 
 
 def test_a_deploy_whose_backup_fails_stops_before_migrating(repo):
