@@ -483,6 +483,38 @@ def test_a_run_that_fails_on_the_second_host_returns_the_first(repo):
     assert on(APP_HOSTS[0], f"test -e {ROOT}/deploy.lock", check=False).returncode != 0
 
 
+def test_a_configuration_that_cannot_start_never_takes_traffic(repo):
+    """site.yml with a gunicorn setting gunicorn refuses: the current release starts with it in the idle slot, fails
+    there, and traffic stays on the slot with the configuration that works."""
+    v2 = release_id_of(repo, "v2")
+    slots = [live_slot(host) for host in APP_HOSTS]
+    run = playbook("site.yml", repo, "cams_app_ref=v2", "cams_app_gunicorn_threads=-1", check=False)
+    assert run.returncode != 0
+    assert "FAILED on cams-lc-app1 at 'Start the release in the idle slot'" in run.stdout, run.stdout
+    assert f"Traffic stays on release {v2}." in run.stdout
+    assert [live_slot(host) for host in APP_HOSTS] == slots
+    assert [serving(host) for host in APP_HOSTS] == [v2, v2]
+    assert [health(host)["status"] for host in APP_HOSTS] == ["ok", "ok"]
+
+
+def slot_environment(host):
+    pid = on(host, f"systemctl show --property MainPID --value cams@{live_slot(host)}.service").stdout.strip()
+    return on(host, f"tr '\\0' '\\n' < /proc/{pid}/environ").stdout.splitlines()
+
+
+def test_a_configuration_change_switches_slots_behind_the_gate_without_a_failed_request(repo):
+    v2 = release_id_of(repo, "v2")
+    slots = [live_slot(host) for host in APP_HOSTS]
+    setting = json.dumps({"cams_app_extra_env": {"CAMS_LIFECYCLE_SETTING": "on"}})
+    for load in under_load(lambda: playbook("site.yml", repo, "cams_app_ref=v2", setting)):
+        assert load["sent"] > 100 and load["failed"] == 0, load
+    assert [live_slot(host) for host in APP_HOSTS] == ["green" if slot == "blue" else "blue" for slot in slots]
+    assert all("CAMS_LIFECYCLE_SETTING=on" in slot_environment(host) for host in APP_HOSTS)
+    assert [serving(host) for host in APP_HOSTS] == [v2, v2]
+    assert [(e["release_id"], e["message"]) for e in (ledger(host)[-1] for host in APP_HOSTS)] == [
+        (v2, "configuration changed")] * 2
+
+
 def test_a_deploy_whose_backup_fails_stops_before_migrating(repo):
     """The backup host is unreachable: no restore point can be archived, so the schema must not change."""
     v2, migrating = release_id_of(repo, "v2"), release_id_of(repo, "v3-migration")
