@@ -174,7 +174,7 @@ describe('dashboard', () => {
 
     const table = screen.getByRole('table');
     const headers = within(table).getAllByRole('columnheader').map((cell) => cell.textContent);
-    expect(headers).toEqual(['Release', 'SHA', 'Branch', 'Deployed by', 'Started', 'Duration', 'Outcome']);
+    expect(headers).toEqual(['Release', 'SHA', 'Branch', 'Deployed by', 'Started', 'Duration', 'Outcome', 'Backup']);
 
     const rows = screen.getAllByTestId('deployment-row');
     expect(rows).toHaveLength(3);
@@ -184,6 +184,9 @@ describe('dashboard', () => {
     expect(succeeded).toHaveTextContent('alice');
     expect(succeeded).toHaveTextContent('2m 05s');
     expect(succeeded).not.toHaveClass('row-problem');
+    // The restore point the deploy took before migrating: what restore.yml can return the database to.
+    expect(within(succeeded).getByTestId('deployment-backup')).toHaveTextContent('before-2026.11.26-1-20261126T185900Z');
+    expect(within(rows[1]).getByTestId('deployment-backup')).toBeEmptyDOMElement();
 
     expect(failed).toHaveClass('row-problem');
     expect(within(failed).getByTestId('deployment-outcome')).toHaveTextContent('Failed');

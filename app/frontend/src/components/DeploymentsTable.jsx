@@ -35,6 +35,13 @@ function DeploymentRow({ deployment }) {
       <td>
         <OutcomeBadge outcome={deployment.outcome} />
       </td>
+      <td data-testid="deployment-backup">
+        {deployment.backup && (
+          <code title="What playbooks/restore.yml returns the database to: -e cams_restore_target=<this>">
+            {deployment.backup}
+          </code>
+        )}
+      </td>
     </tr>
   );
 }
@@ -61,6 +68,7 @@ export default function DeploymentsTable({ deployments }) {
                 <th scope="col">Started</th>
                 <th scope="col">Duration</th>
                 <th scope="col">Outcome</th>
+                <th scope="col">Backup</th>
               </tr>
             </thead>
             <tbody>

@@ -46,6 +46,7 @@ export const deployments = {
       duration_seconds: 125,
       outcome: 'success',
       message: '',
+      backup: 'before-2026.11.26-1-20261126T185900Z',
     },
     {
       release_id: '2026.11.25-2',
@@ -57,6 +58,7 @@ export const deployments = {
       duration_seconds: 40,
       outcome: 'failed',
       message: 'migration 0042 failed',
+      backup: '',
     },
     {
       release_id: '2026.11.24-1',
@@ -68,6 +70,7 @@ export const deployments = {
       duration_seconds: null,
       outcome: 'rolled_back',
       message: 'health check failed',
+      backup: '',
     },
   ],
 };
