@@ -309,6 +309,15 @@ def test_wal_and_backups_go_to_the_backup_host_encrypted():
     assert "pgbackrest-backup-full.timer" in on(BACKUP_HOST, "systemctl list-timers --no-pager").stdout
 
 
+def wait_for_a_backup_after(count, starter):
+    """Waits until the repository holds more than `count` backups (`starter` names what should have started one)."""
+    for _ in range(120):
+        if len(pgbackrest_info()["backup"]) > count:
+            return
+        time.sleep(1)
+    raise AssertionError(f"{starter} started no backup in 120 s")
+
+
 def backup_by_timer(kind):
     """Makes the backup timer of `kind` fire now (a runtime drop-in, removed after) and waits for its backup."""
     timer, dropin = f"pgbackrest-backup-{kind}.timer", f"/run/systemd/system/pgbackrest-backup-{kind}.timer.d"
@@ -316,12 +325,7 @@ def backup_by_timer(kind):
     on(BACKUP_HOST, f"mkdir -p {dropin} && printf '[Timer]\\nOnActiveSec=1\\n' > {dropin}/now.conf "
                     f"&& systemctl daemon-reload && systemctl restart {timer}")
     try:
-        for _ in range(120):
-            if len(pgbackrest_info()["backup"]) > before:
-                break
-            time.sleep(1)
-        else:
-            raise AssertionError(f"{timer} started no backup in 120 s")
+        wait_for_a_backup_after(before, timer)
     finally:
         on(BACKUP_HOST, f"rm -r {dropin} && systemctl daemon-reload && systemctl restart {timer}")
     assert on(BACKUP_HOST, f"systemctl is-active {timer}").stdout.strip() == "active"
@@ -651,6 +655,7 @@ def test_point_in_time_restore_undoes_a_drop_behind_a_maintenance_page(repo):
     time.sleep(1)
     psql("insert into drill select generate_series(101, 200)")
     psql("drop table drill")
+    backups = len(pgbackrest_info()["backup"])
     argv = ["ansible-playbook", "-i", INVENTORY, str(PROJECT / "playbooks" / "restore.yml"),
             "-e", json.dumps({"cams_restore_target": noted})]
     restore = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=PROJECT,
@@ -671,6 +676,7 @@ def test_point_in_time_restore_undoes_a_drop_behind_a_maintenance_page(repo):
     assert (entry["action"], entry["release_id"], entry["backup"]) == ("restore", live, noted)
     history = api(APP_HOSTS[0], "/api/deployments/")["results"][0]
     assert (history["release_id"], history["backup"]) == (live, noted)
+    wait_for_a_backup_after(backups, "the restore")
     psql("drop table drill")
 
 
@@ -694,8 +700,11 @@ def test_a_restore_point_is_reached_past_newer_backups(repo, v1):
     backup_by_timer("diff")
     point_time = calendar.timegm(time.strptime(point.rsplit("-", 1)[1], "%Y%m%dT%H%M%SZ"))
     assert pgbackrest_info()["backup"][-1]["timestamp"]["start"] > point_time, "a backup newer than the point"
+    backups = len(pgbackrest_info()["backup"])
     refused = playbook("restore.yml", repo, f"cams_restore_target={point}", check=False)
     assert refused.returncode != 0 and f"predates migrations of release {v5}" in refused.stdout, refused.stdout
+    # A backup of the restored cluster: the newer one is of the timeline the restore left.
+    wait_for_a_backup_after(backups, "the restore")
     assert psql("select count(*), min(id), max(id) from drill") == "10|1|10", "exactly the rows before the point"
     assert not table_exists("lifecycle_v5")
     assert on(APP_HOSTS[0], f"{CURL} -o /dev/null -w '%{{http_code}}' https://{PUBLIC_HOST}/health/",
