@@ -1,4 +1,5 @@
-"""The release lifecycle, step by step, on the scenario's hosts (the tests run in order and build on each other).
+"""Prod as it runs, step by step, on the scenario's hosts (the tests run in order and build on each other): the
+topology, TLS and the firewall, the balancer, backups, the release lifecycle and the restore drills.
 
 v1 is what converge deployed (this working tree). From a scratch git repository holding copies of app/:
 v2 adds a reversible migration; v3-migration adds a failing one; v3-boot cannot boot; v4 adds an irreversible
@@ -6,6 +7,7 @@ migration. Each step runs the real playbooks against the Molecule inventory.
 """
 import calendar
 import json
+import threading
 import os
 import pathlib
 import re
@@ -20,20 +22,24 @@ import pytest
 import yaml
 
 PROJECT = pathlib.Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", pathlib.Path(__file__).parents[3]))
-INVENTORY = os.environ.get("MOLECULE_INVENTORY_FILE")
-APP_HOSTS = ["cams-lc-app1", "cams-lc-app2"]
-DB_HOST = "cams-lc-db"
-BACKUP_HOST = "cams-lc-backup"
-PUBLIC_HOST = "staging.cams.test"
-ROOT = "/opt/cams-lifecycle"  # molecule.yml's cams_root, not the default /srv/cams
-GROUP_VARS = yaml.safe_load((pathlib.Path(__file__).parents[1] / "molecule.yml").read_text())[
-    "provisioner"]["inventory"]["group_vars"]["all"]
+# Molecule's inventory directory: its hosts, the linked inventories/prod/group_vars and inventory.yml.
+INVENTORY = os.path.dirname(os.environ.get("MOLECULE_INVENTORY_FILE", ""))
+BALANCER = "cams-prod-lb-01"
+APP_HOSTS = ["cams-prod-app-01", "cams-prod-app-02"]
+DB_HOST = "cams-prod-db-01"
+BACKUP_HOST = "cams-prod-backup-01"
+PROD = yaml.safe_load((PROJECT / "inventories" / "prod" / "group_vars" / "all" / "main.yml").read_text())
+PUBLIC_HOST = PROD["cams_public_hostnames"][0]
+DATABASE = f"cams_{PROD['cams_environment']}"
+ROOT = "/srv/cams"
+SECRETS = {name: value for name, value in yaml.safe_load(
+    (pathlib.Path(__file__).parents[1] / "inventory.yml").read_text())["all"]["vars"].items() if name.startswith("vault_")}
 MARKER = "marker-inserted-at-v1"
 PEBBLE = pathlib.Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent")) / "pebble"  # prepare.yml
-ACME_ROOT = "/tmp/acme-root.pem"  # pebble's root, put on every web host for curl and the load generator
+ACME_ROOT = "/tmp/acme-root.pem"  # pebble's root, put on the web hosts and the balancer for curl and the load
 CURL = f"curl -sS --max-time 10 --cacert {ACME_ROOT} --resolve {PUBLIC_HOST}:443:127.0.0.1"
 
-pytestmark = pytest.mark.skipif(not INVENTORY, reason="runs as the verifier of molecule/lifecycle")
+pytestmark = pytest.mark.skipif(not INVENTORY, reason="runs as the verifier of molecule/prod")
 
 
 def sh(*argv, check=True, **kwargs):
@@ -69,7 +75,7 @@ def acme_root():
     context = ssl.create_default_context(cafile=PEBBLE / "listener-ca.crt")
     pem = urllib.request.urlopen("https://127.0.0.1:15000/roots/0", context=context, timeout=10).read()
     (PEBBLE / "root.pem").write_bytes(pem)
-    for host in APP_HOSTS:
+    for host in (*APP_HOSTS, BALANCER):
         sh("docker", "cp", str(PEBBLE / "root.pem"), f"{host}:{ACME_ROOT}")
     return PEBBLE / "root.pem"
 
@@ -99,7 +105,7 @@ def marker_is_kept():
 
 def table_exists(name):
     query = f"select to_regclass('public.{name}') is not null"
-    return on(DB_HOST, f"runuser -u postgres -- psql -d cams_staging -Atc \"{query}\"").stdout.strip() == "t"
+    return psql(query) == "t"
 
 
 def release_id_of(repo, ref):
@@ -112,7 +118,7 @@ def address_of(host):
 
 def reachable(source, host, port):
     """Whether a TCP connection from `source` (a host, or None for this machine) to host:port is accepted."""
-    probe = f"timeout 2 bash -c '</dev/tcp/{address_of(host)}/{port}'"
+    probe = f"timeout 1 bash -c '</dev/tcp/{address_of(host)}/{port}'"
     if source is None:
         return subprocess.run(["bash", "-c", probe], capture_output=True).returncode == 0
     return on(source, probe, check=False).returncode == 0
@@ -128,13 +134,13 @@ def repo(tmp_path_factory):
             (root / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(PROJECT / relative, root / relative)
     git = ("git", "-C", str(root), "-c", "user.name=lifecycle", "-c", "user.email=lifecycle@test")
-    sh(*git, "init", "-q", "-b", "staging")
+    sh(*git, "init", "-q", "-b", "main")
     migrations = root / "app" / "cams" / "migrations"
     latest = sorted(p.stem for p in migrations.glob("[0-9][0-9][0-9][0-9]_*.py"))[-1]
 
     def commit(tag, base=None, files=()):
         if base:
-            sh(*git, "checkout", "-q", "-B", "staging", base)
+            sh(*git, "checkout", "-q", "-B", "main", base)
         for relative, text in files:
             path = root / relative
             path.write_text(path.read_text() + text if path.exists() else text)
@@ -174,13 +180,6 @@ def test_converged_release_is_v1_on_every_host(v1):
     assert [serving(host) for host in APP_HOSTS] == [v1, v1]
 
 
-def test_everything_lives_under_the_configured_root():
-    for host in APP_HOSTS:
-        assert on(host, f"readlink {ROOT}/current").stdout.startswith(f"{ROOT}/releases/")
-        assert on(host, "test -e /srv/cams", check=False).returncode != 0, "nothing may use the default root"
-        assert on(host, "cams-release list").stdout.count("\n") >= 2, "the host tool reads the configured root"
-
-
 def listening_ports(host):
     """TCP ports listened on, but Docker's embedded DNS (127.0.0.11), which only the test bed has."""
     local_addresses = [line.split()[3] for line in on(host, "ss -Htln").stdout.splitlines()]
@@ -188,25 +187,28 @@ def listening_ports(host):
 
 
 def test_each_host_listens_only_where_its_tier_needs():
+    assert listening_ports(BALANCER) == {22, 80, 443}
     assert listening_ports(DB_HOST) == {22, 5432}
     assert listening_ports(BACKUP_HOST) == {22}, "pgBackRest reaches its repository over SSH"
     for host in APP_HOSTS:
-        assert listening_ports(host) == {22, 80, 443}, "gunicorn listens on unix sockets only"
+        assert listening_ports(host) == {22, 80, 443, 8080, 8443}, "gunicorn listens on unix sockets only"
 
 
 def test_the_firewall_lets_through_only_what_each_tier_needs():
     """From every host, and from this machine (outside the environment), to every host's service ports."""
-    everyone = {DB_HOST, BACKUP_HOST, *APP_HOSTS, None}
+    everyone = {BALANCER, DB_HOST, BACKUP_HOST, *APP_HOSTS, None}
     expected = {  # (target, port): sources that get through; None is this machine
+        (BALANCER, 80): everyone - {BALANCER},
+        (BALANCER, 443): everyone - {BALANCER},
         (DB_HOST, 5432): {*APP_HOSTS},
         (DB_HOST, 22): everyone - {DB_HOST},
         (BACKUP_HOST, 22): everyone - {BACKUP_HOST},
-        (APP_HOSTS[0], 80): everyone - {APP_HOSTS[0]},
-        (APP_HOSTS[1], 80): everyone - {APP_HOSTS[1]},
-        (APP_HOSTS[0], 443): everyone - {APP_HOSTS[0]},
-        (APP_HOSTS[1], 443): everyone - {APP_HOSTS[1]},
         (APP_HOSTS[0], 22): everyone - {APP_HOSTS[0]},
     }
+    for index, host in enumerate(APP_HOSTS):
+        # Web hosts answer the balancer, and each other (ACME challenges), never clients directly.
+        expected[(host, 80)] = expected[(host, 443)] = {BALANCER, APP_HOSTS[1 - index]}
+        expected[(host, 8080)] = expected[(host, 8443)] = {BALANCER}
     seen = {
         (target, port): {source for source in everyone if source != target and reachable(source, target, port)}
         for target, port in expected
@@ -217,9 +219,9 @@ def test_the_firewall_lets_through_only_what_each_tier_needs():
 
 def connect_to_the_database(host, sslmode):
     """A connection from `host` to the database as the app's role, with libpq's `sslmode`."""
-    code = ("import psycopg2; psycopg2.connect(host=%r, dbname='cams_staging', user='cams_staging', password=%r, "
+    code = ("import psycopg2; psycopg2.connect(host=%r, dbname=%r, user=%r, password=%r, "
             "sslmode=%r, sslrootcert='/etc/cams/ca.crt', connect_timeout=5).close()"
-            % (address_of(DB_HOST), GROUP_VARS["cams_database_password"], sslmode))
+            % (address_of(DB_HOST), DATABASE, DATABASE, SECRETS["vault_cams_database_password"], sslmode))
     return sh("docker", "exec", host, f"{ROOT}/current/venv/bin/python", "-c", code, check=False)
 
 
@@ -254,23 +256,99 @@ def test_https_answers_carry_hsts_once():
         assert head.count("strict-transport-security: max-age=63072000") == 1, (path, head)
 
 
-def status_from(source, target, path, *headers):
-    """Status of a plain-http request from `source` (a host, or None for this machine) to `target`."""
-    options = " ".join(f"-H '{header}'" for header in headers)
-    command = (f"curl -s -o /dev/null -w '%{{http_code}}' --max-time 10 -H 'Host: {PUBLIC_HOST}' {options} "
-               f"http://{address_of(target)}{path}")
-    result = on(source, command) if source else sh("bash", "-c", command)
-    return int(result.stdout)
+def through_the_balancer(path, name=PUBLIC_HOST, host_header=None, *curl_args):
+    """curl from this machine (outside the environment) to the balancer, the name resolved to it as DNS would."""
+    port = 443 if path.startswith("https") else 80
+    argv = ["curl", "-sS", "--max-time", "10", "--cacert", str(PEBBLE / "root.pem"),
+            "--resolve", f"{name}:{port}:{address_of(BALANCER)}", *curl_args]
+    if host_header:
+        argv += ["-H", f"Host: {host_header}"]
+    return sh(*argv, path.replace("NAME", name), check=False)
 
 
-def test_only_the_trusted_balancer_may_say_a_request_came_over_https():
-    """molecule.yml trusts the database host's address as if it were the load balancer."""
-    # Django answers (401: no token) instead of redirecting: it was told, truthfully, that the client used https.
-    assert status_from(DB_HOST, APP_HOSTS[0], "/api/overview/", "X-Forwarded-Proto: https") == 401
-    assert status_from(DB_HOST, APP_HOSTS[0], "/api/overview/", "X-Forwarded-Proto: http") == 301
-    # The same claim from anyone else is ignored: plain http is redirected to https.
-    assert status_from(None, APP_HOSTS[0], "/api/overview/", "X-Forwarded-Proto: https") == 301
-    assert status_from(APP_HOSTS[1], APP_HOSTS[0], "/api/overview/", "X-Forwarded-Proto: https") == 301
+def balancer_stat():
+    """HAProxy's `show stat` on the balancer, by (backend, server)."""
+    answer = on(BALANCER, "echo 'show stat' | socat stdio unix-connect:/run/haproxy/admin.sock").stdout
+    header, *rows = answer.lstrip("# ").splitlines()
+    fields = header.split(",")
+    return {(row["pxname"], row["svname"]): row
+            for row in (dict(zip(fields, line.split(","))) for line in rows if line)}
+
+
+def balancer_status(host):
+    return balancer_stat()[("cams_https", host)]["status"]
+
+
+def test_both_app_hosts_serve_through_the_balancer(acme_root):
+    before = {host: int(balancer_stat()[("cams_https", host)]["stot"]) for host in APP_HOSTS}
+    for _ in range(10):
+        answer = through_the_balancer("https://NAME/health/")
+        assert json.loads(answer.stdout)["status"] == "ok", answer.stderr
+    after = {host: int(balancer_stat()[("cams_https", host)]["stot"]) for host in APP_HOSTS}
+    assert all(after[host] > before[host] for host in APP_HOSTS), (before, after)
+    assert [balancer_status(host) for host in APP_HOSTS] == ["UP", "UP"]
+
+
+def test_the_environment_has_its_own_database_role_and_settings(acme_root):
+    assert json.loads(through_the_balancer("https://NAME/health/").stdout)["environment"] == "prod"
+    databases = set(psql("select datname from pg_database where not datistemplate").split())
+    roles = set(psql("select rolname from pg_roles where rolname like 'cams%'").split())
+    assert databases == {"postgres", DATABASE} and roles == {DATABASE}, (databases, roles)
+    for host in APP_HOSTS:
+        assert on(host, "grep -x DJANGO_SETTINGS_MODULE=backend.settings.prod /etc/cams/cams.env",
+                  check=False).returncode == 0
+
+
+def test_the_balancer_refuses_another_environments_name(acme_root):
+    refused = through_the_balancer("https://NAME/health/", "staging.cams.example.com")
+    assert refused.returncode != 0 and refused.stdout == "", "no TLS handshake for a name that is not prod's"
+    # The right server name but another Host: nginx holds no other name.
+    misdirected = through_the_balancer("https://NAME/health/", PUBLIC_HOST, "staging.cams.example.com",
+                                       "-o", "/dev/null", "-w", "%{http_code}")
+    assert misdirected.stdout == "421"
+
+
+def test_the_client_address_and_scheme_come_from_the_connection_not_from_headers(acme_root):
+    """nginx takes the client's address from the balancer's PROXY protocol header; what a client claims in
+    X-Forwarded-For or X-Forwarded-Proto is ignored."""
+    claimed = through_the_balancer("http://NAME/api/overview/", PUBLIC_HOST, None, "-o", "/dev/null", "-w",
+                                   "%{http_code}", "-H", "X-Forwarded-Proto: https")
+    assert claimed.stdout == "301", "plain http is redirected, whatever the client says"
+    marker = f"/health/?client-address-{time.time_ns()}"
+    through_the_balancer(f"https://NAME{marker}", PUBLIC_HOST, None, "-H", "X-Forwarded-For: 203.0.113.9")
+    gateway = sh("docker", "network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}", "molecule-prod").stdout.strip()
+    logged = [line for host in APP_HOSTS
+              for line in on(host, f"grep -F '{marker}' /var/log/nginx/access.log", check=False).stdout.splitlines()]
+    assert [line.split()[0] for line in logged] == [gateway], logged
+
+
+def test_a_killed_web_host_leaves_the_balancer_and_the_other_serves_without_a_failed_request(acme_root):
+    """nginx on app-02 is killed under load: the balancer takes it out after its failed checks (measured); from
+    then on no request fails. nginx comes back and so does the host."""
+    victim = APP_HOSTS[1]
+    detected = []
+
+    def crash():
+        on(victim, "systemctl kill --signal=KILL nginx")
+        killed = time.monotonic()
+        while not balancer_status(victim).startswith("DOWN"):
+            assert time.monotonic() - killed < 30, "the balancer never took the host out"
+            time.sleep(0.1)
+        detected.append(time.monotonic() - killed)
+
+    try:
+        during = under_load(crash, check=False)[0]
+        after = under_load(lambda: time.sleep(5))[0]
+    finally:
+        on(victim, "systemctl start nginx")
+    print(f"failover: {victim}'s nginx killed, out of the balancer after {detected[0]:.1f} s; "
+          f"{during['failed']} of {during['sent']} requests failed meanwhile, {after['failed']} of {after['sent']} after")
+    assert after["sent"] > 50 and after["failed"] == 0, after
+    for _ in range(30):
+        if balancer_status(victim) == "UP":
+            break
+        time.sleep(1)
+    assert balancer_status(victim) == "UP", "the host is back once its checks pass"
 
 
 def test_certbot_renews_and_nginx_reloads_onto_the_new_certificate_under_load(acme_root):
@@ -347,8 +425,8 @@ def test_the_backup_keys_run_pgbackrest_and_nothing_else():
 
 
 def test_unchanged_app_content_is_the_same_release_and_rebuilds_nothing(repo, v1):
-    """Promotion: the same app content from another branch is the artifact that is already tested and live."""
-    run = playbook("deploy.yml", repo, "cams_app_ref=v1", "cams_app_branch=main")
+    """Promotion: the same app content from another branch (staging's) is the artifact already tested and live."""
+    run = playbook("deploy.yml", repo, "cams_app_ref=v1", "cams_app_branch=staging")
     assert re.search(r"TASK \[cams_app : Build artifact " + v1 + r"\][^\n]*\n(ok|skipping)", run.stdout)
     assert [serving(host) for host in APP_HOSTS] == [v1, v1]
 
@@ -359,40 +437,65 @@ def test_insert_data_at_v1():
     assert marker_is_kept()
 
 
-def under_load(action):
-    """Runs `action` while every web host sends itself a steady https load; returns each host's load summary,
-    checked to have lasted the whole action without a failed request."""
-    for host in APP_HOSTS:
-        sh("docker", "cp", str(PROJECT / "bench" / "loadgen.py"), f"{host}:/tmp/loadgen.py")
-        on(host, "rm -f /tmp/load.stop /tmp/load.json")
-        sh("docker", "exec", "-d", host, "python3", "/tmp/loadgen.py", "https://127.0.0.1/health/",
-           "--host", PUBLIC_HOST, "--cafile", ACME_ROOT, "--concurrency", "2", "--max-seconds", "600",
-           "--max-requests", "200000", "--stop-file", "/tmp/load.stop", "--out", "/tmp/load.json")
+def under_load(action, check=True):
+    """Runs `action` while the balancer sends itself a steady https load for the public name (as clients would reach
+    it); returns [the load's summary], checked to have lasted the whole action and, with `check`, to have no failed
+    request."""
+    sh("docker", "cp", str(PROJECT / "bench" / "loadgen.py"), f"{BALANCER}:/tmp/loadgen.py")
+    on(BALANCER, "rm -f /tmp/load.stop /tmp/load.json")
+    sh("docker", "exec", "-d", BALANCER, "python3", "/tmp/loadgen.py", "https://127.0.0.1/health/",
+       "--host", PUBLIC_HOST, "--cafile", ACME_ROOT, "--concurrency", "2", "--max-seconds", "600",
+       "--max-requests", "200000", "--stop-file", "/tmp/load.stop", "--out", "/tmp/load.json")
     time.sleep(2)
     try:
         action()
     finally:
-        for host in APP_HOSTS:
-            on(host, "touch /tmp/load.stop")
-    loads = []
-    for host in APP_HOSTS:
-        for _ in range(60):
-            if on(host, "test -s /tmp/load.json", check=False).returncode == 0:
-                break
-            time.sleep(0.5)
-        load = json.loads(on(host, "cat /tmp/load.json").stdout)
-        assert load["stopped_by"] == "stop_file", f"the load must last the whole action: {load}"
-        assert load["failed"] == 0, load
-        loads.append(load)
-    return loads
+        on(BALANCER, "touch /tmp/load.stop")
+    for _ in range(60):
+        if on(BALANCER, "test -s /tmp/load.json", check=False).returncode == 0:
+            break
+        time.sleep(0.5)
+    load = json.loads(on(BALANCER, "cat /tmp/load.json").stdout)
+    assert load["stopped_by"] == "stop_file", f"the load must last the whole action: {load}"
+    assert not check or load["failed"] == 0, load
+    return [load]
 
 
-def test_v2_switches_in_under_load_without_a_failed_request(repo, v1):
+class BalancerStates(threading.Thread):
+    """Samples each web host's state in the balancer (UP, DRAIN, DOWN...) until stopped; `seen` lists the changes."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.stop, self.seen = threading.Event(), []
+
+    def run(self):
+        while not self.stop.is_set():
+            states = tuple(balancer_status(host) for host in APP_HOSTS)
+            if not self.seen or self.seen[-1] != states:
+                self.seen.append(states)
+            self.stop.wait(0.2)
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *_):
+        self.stop.set()
+        self.join()
+
+
+def test_v2_rolls_out_through_the_balancer_without_a_failed_request(repo, v1):
+    """Each host leaves the balancer only while it switches, one after the other; the other one serves meanwhile."""
     v2 = release_id_of(repo, "v2")
-    for load in under_load(lambda: playbook("deploy.yml", repo, "cams_app_ref=v2")):
+    with BalancerStates() as states:
+        loads = under_load(lambda: playbook("deploy.yml", repo, "cams_app_ref=v2"))
+    for load in loads:
         assert load["sent"] > 100, load
         assert load["releases_seen"] == [v1, v2], load
         assert load["last_release"] == v2, load
+    print(f"rolling deploy of v2 through the balancer: {loads[0]['failed']} of {loads[0]['sent']} requests failed; "
+          f"states {states.seen}")
+    assert states.seen == [("UP", "UP"), ("DRAIN", "UP"), ("UP", "UP"), ("UP", "DRAIN"), ("UP", "UP")], states.seen
     assert [serving(host) for host in APP_HOSTS] == [v2, v2]
     assert table_exists("lifecycle_v2")
     assert marker_is_kept()
@@ -453,7 +556,7 @@ def test_a_failure_after_the_switch_returns_the_host_to_the_previous_release(rep
         on(APP_HOSTS[0], undo)
     run = runs[0]
     assert run.returncode != 0
-    assert f"Release {v2b} FAILED on cams-lc-app1 at '{step}" in run.stdout, run.stdout
+    assert f"Release {v2b} FAILED on {APP_HOSTS[0]} at '{step}" in run.stdout, run.stdout
     assert f"Traffic returned to release {v2} after the switch." in run.stdout, run.stdout
     assert [serving(host) for host in APP_HOSTS] == [v2, v2] and live_slot(APP_HOSTS[0]) == slot
     assert all(load["failed"] == 0 for load in loads)
@@ -474,7 +577,7 @@ def test_a_run_that_fails_on_the_second_host_returns_the_first(repo):
         on(APP_HOSTS[1], undo)
     run = runs[0]
     assert run.returncode != 0
-    assert f"Release {v2b} FAILED on cams-lc-app2 at 'Start the release in the idle slot'" in run.stdout, run.stdout
+    assert f"Release {v2b} FAILED on {APP_HOSTS[1]} at 'Start the release in the idle slot'" in run.stdout, run.stdout
     assert f"Traffic stays on release {v2}." in run.stdout
     assert [serving(host) for host in APP_HOSTS] == [v2, v2]
     assert all(load["failed"] == 0 for load in loads)
@@ -482,7 +585,7 @@ def test_a_run_that_fails_on_the_second_host_returns_the_first(repo):
     first = ledger(APP_HOSTS[0])
     assert [(e["release_id"], e["action"], e["outcome"]) for e in first[-3:]] == [
         (v2b, "deploy", "success"), (v2, "rollback", "success"), (v2b, "rollback", "rolled_back")]
-    assert "returned, the run failed on cams-lc-app2" in first[-2]["message"]
+    assert f"returned, the run failed on {APP_HOSTS[1]}" in first[-2]["message"]
     assert on(APP_HOSTS[1], f"cams-release state {v2b}").stdout.strip() == "failed"
     assert on(APP_HOSTS[0], f"test -e {ROOT}/deploy.lock", check=False).returncode != 0
 
@@ -494,7 +597,7 @@ def test_a_configuration_that_cannot_start_never_takes_traffic(repo):
     slots = [live_slot(host) for host in APP_HOSTS]
     run = playbook("site.yml", repo, "cams_app_ref=v2", "cams_app_gunicorn_threads=-1", check=False)
     assert run.returncode != 0
-    assert "FAILED on cams-lc-app1 at 'Start the release in the idle slot'" in run.stdout, run.stdout
+    assert f"FAILED on {APP_HOSTS[0]} at 'Start the release in the idle slot'" in run.stdout, run.stdout
     assert f"Traffic stays on release {v2}." in run.stdout
     assert [live_slot(host) for host in APP_HOSTS] == slots
     assert [serving(host) for host in APP_HOSTS] == [v2, v2]
@@ -504,19 +607,6 @@ def test_a_configuration_that_cannot_start_never_takes_traffic(repo):
 def slot_environment(host):
     pid = on(host, f"systemctl show --property MainPID --value cams@{live_slot(host)}.service").stdout.strip()
     return on(host, f"tr '\\0' '\\n' < /proc/{pid}/environ").stdout.splitlines()
-
-
-def test_a_configuration_change_switches_slots_behind_the_gate_without_a_failed_request(repo):
-    v2 = release_id_of(repo, "v2")
-    slots = [live_slot(host) for host in APP_HOSTS]
-    setting = json.dumps({"cams_app_extra_env": {"CAMS_LIFECYCLE_SETTING": "on"}})
-    for load in under_load(lambda: playbook("site.yml", repo, "cams_app_ref=v2", setting)):
-        assert load["sent"] > 100 and load["failed"] == 0, load
-    assert [live_slot(host) for host in APP_HOSTS] == ["green" if slot == "blue" else "blue" for slot in slots]
-    assert all("CAMS_LIFECYCLE_SETTING=on" in slot_environment(host) for host in APP_HOSTS)
-    assert [serving(host) for host in APP_HOSTS] == [v2, v2]
-    assert [(e["release_id"], e["message"]) for e in (ledger(host)[-1] for host in APP_HOSTS)] == [
-        (v2, "configuration changed")] * 2
 
 
 def test_a_deploy_whose_backup_fails_stops_before_migrating(repo):
@@ -542,7 +632,7 @@ def test_a_deploy_whose_backup_fails_stops_before_migrating(repo):
         time.sleep(5)
     assert status.returncode == 0 and "state: ok" in status.stdout, status.stdout
     assert run.returncode != 0
-    assert (f"Release {migrating} FAILED on cams-lc-app1 at 'Check that the database's WAL reaches the backup "
+    assert (f"Release {migrating} FAILED on {APP_HOSTS[0]} at 'Check that the database's WAL reaches the backup "
             "repository, before the schema changes'") in run.stdout
     assert "division by zero" not in run.stdout, "migrate never ran"
     assert f"Traffic stays on release {v2}" in run.stdout
@@ -553,7 +643,7 @@ def test_a_failing_migration_never_takes_traffic(repo):
     v2, broken = release_id_of(repo, "v2"), release_id_of(repo, "v3-migration")
     run = playbook("deploy.yml", repo, "cams_app_ref=v3-migration", check=False)
     assert run.returncode != 0
-    assert f"Release {broken} FAILED on cams-lc-app1" in run.stdout
+    assert f"Release {broken} FAILED on {APP_HOSTS[0]}" in run.stdout
     assert f"Traffic stays on release {v2}" in run.stdout
     assert "division by zero" in run.stdout
     assert [serving(host) for host in APP_HOSTS] == [v2, v2]
@@ -628,7 +718,7 @@ def test_failed_releases_are_pruned_and_good_ones_kept(repo, v1):
 
 
 def psql(sql):
-    return on(DB_HOST, f"runuser -u postgres -- psql -d cams_staging -Atc \"{sql}\"").stdout.strip()
+    return on(DB_HOST, f"runuser -u postgres -- psql -d {DATABASE} -Atc \"{sql}\"").stdout.strip()
 
 
 def test_point_in_time_restore_undoes_a_drop_behind_a_maintenance_page(repo):
@@ -712,7 +802,7 @@ def recreate(host):
     sh("docker", "rm", "--force", "--volumes", host)
     config = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "recreated-instance-config.yml"
     sh("ansible-playbook", str(PROJECT / "molecule" / "resources" / "create.yml"), "-e", json.dumps({
-        "molecule_yml": {"platforms": [platform], "scenario": {"name": "lifecycle"}},
+        "molecule_yml": {"platforms": [platform], "scenario": {"name": "prod"}},
         "molecule_no_log": False, "molecule_instance_config": str(config)}), cwd=PROJECT)
 
 
@@ -747,17 +837,27 @@ def test_a_lost_database_host_is_rebuilt_and_restored_from_the_backup_host(repo)
     psql("drop table drill")
 
 
-def test_no_secret_reaches_the_output_or_a_journal(repo):
-    """A verbose converge and deploy, then every host's journal: none holds a secret of the environment. Last, so
-    that the journals hold everything the tests did; its site.yml is also the one that converges the rest of the
-    environment after the lost database host was restored."""
-    secrets = [GROUP_VARS[name] for name in ("cams_database_password", "cams_app_secret_key", "cams_app_jwt_auth_secret",
-                                             "cams_backup_cipher_pass")]
-    output = playbook("site.yml", repo, "cams_app_ref=v2", options=("-v",)).stdout
-    output += playbook("deploy.yml", repo, "cams_app_ref=v1", options=("-v",)).stdout
+def test_a_verbose_configuration_change_switches_behind_the_gate_and_no_secret_reaches_the_output_or_a_journal(repo):
+    """Last, so that the journals hold everything the tests did. A verbose site.yml with a new setting, under load:
+    each host starts the configuration in its idle slot, gates it and switches, without a failed request (this run
+    also converges the rest of the environment after the lost database host was restored). Then a verbose deploy;
+    neither output, nor any host's journal, holds a secret of the environment."""
+    v1, v2 = release_id_of(repo, "v1"), release_id_of(repo, "v2")
+    slots = [live_slot(host) for host in APP_HOSTS]
+    setting = json.dumps({"cams_app_extra_env": {"CAMS_PROD_TEST_SETTING": "on"}})
+    runs = []
+    for load in under_load(lambda: runs.append(playbook("site.yml", repo, "cams_app_ref=v1", setting, options=("-v",)))):
+        assert load["sent"] > 100 and load["failed"] == 0, load
+    assert [live_slot(host) for host in APP_HOSTS] == ["green" if slot == "blue" else "blue" for slot in slots]
+    assert all("CAMS_PROD_TEST_SETTING=on" in slot_environment(host) for host in APP_HOSTS)
+    assert [serving(host) for host in APP_HOSTS] == [v1, v1]
+    assert [(e["release_id"], e["message"]) for e in (ledger(host)[-1] for host in APP_HOSTS)] == [
+        (v1, "configuration changed")] * 2
+    output = runs[0].stdout + playbook("deploy.yml", repo, "cams_app_ref=v2", setting, options=("-v",)).stdout
+    assert [serving(host) for host in APP_HOSTS] == [v2, v2]
     journals = {host: on(host, "journalctl --no-pager --output cat").stdout
-                for host in (DB_HOST, BACKUP_HOST, *APP_HOSTS)}
-    for secret in secrets:
+                for host in (BALANCER, DB_HOST, BACKUP_HOST, *APP_HOSTS)}
+    for secret in SECRETS.values():
         assert secret not in output, f"a secret is in the playbook output, near: {output[output.index(secret) - 300:][:400]}"
         for host, journal in journals.items():
             assert secret not in journal, f"a secret is in {host}'s journal"
