@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """A bounded, steady HTTP load for zero-downtime checks: stdlib only, so it runs on a bare target host.
 
-    loadgen.py URL [--host HOST] [--cafile PEM] [--concurrency 4] [--rate 0] [--max-seconds 180] [--max-requests 50000]
-               [--stop-file PATH] [--out result.json]
+    loadgen.py URL [--host HOST] [--cafile PEM] [--header 'Name: value']... [--concurrency 4] [--rate 0]
+               [--max-seconds 180] [--max-requests 50000] [--stop-file PATH] [--out result.json]
 
 It sends GETs from a few threads (at most --rate requests per second in all, 0 = as fast as they can) until the
 stop file appears, the time limit or the request cap is reached (whichever first), and writes a JSON summary:
@@ -29,6 +29,7 @@ def parse_args():
     parser.add_argument("url")
     parser.add_argument("--host", help="Host header and TLS server name (defaults to the URL's host)")
     parser.add_argument("--cafile", help="CA certificates (PEM) that verify an https server")
+    parser.add_argument("--header", action="append", default=[], help="an extra request header, 'Name: value'")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--rate", type=float, default=0, help="requests per second in all; 0 = unpaced")
     parser.add_argument("--max-seconds", type=float, default=180)
@@ -97,7 +98,8 @@ def worker(args, target, tally, deadline, stop):
         # A new connection per request, as a browser opening the site would: every request exercises accept().
         connection = connect(args, target)
         try:
-            connection.request("GET", target.path or "/", headers={"Host": args.host or target.netloc})
+            headers = dict(header.split(": ", 1) for header in args.header)
+            connection.request("GET", target.path or "/", headers={"Host": args.host or target.netloc, **headers})
             response = connection.getresponse()
             body = response.read()
             release = None

@@ -4,8 +4,9 @@ The accepted algorithms always come from settings, never from the token header, 
 configuration never mixes HMAC with asymmetric algorithms (the classic key-confusion attack).
 """
 
+import contextlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import wraps
 
 import jwt
@@ -13,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import JsonResponse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 REALM = "cams"
 REQUIRED_CLAIMS = ["exp", "sub"]
@@ -25,6 +27,15 @@ class JWTConfig:
     audience: str | None
     issuer: str | None
     leeway: int
+    # A rotated HMAC secret, which still verifies until it expires.
+    previous_key: str | None = None
+    previous_key_expires: datetime | None = None
+
+    def verification_keys(self) -> list[str]:
+        keys = [self.verification_key]
+        if self.previous_key and timezone.now() < self.previous_key_expires:
+            keys.append(self.previous_key)
+        return keys
 
     @property
     def is_hmac(self) -> bool:
@@ -60,13 +71,33 @@ def get_jwt_config() -> JWTConfig:
             raise ImproperlyConfigured(
                 f"JWT_AUTH_ALGORITHMS {list(algorithms)} are asymmetric: set JWT_AUTH_PUBLIC_KEY to the PEM public key."
             )
+    previous_key, previous_key_expires = _previous_secret(hmac_flags == {True})
     return JWTConfig(
         algorithms=algorithms,
         verification_key=key,
         audience=settings.JWT_AUTH_AUDIENCE or None,
         issuer=settings.JWT_AUTH_ISSUER or None,
         leeway=settings.JWT_AUTH_LEEWAY,
+        previous_key=previous_key,
+        previous_key_expires=previous_key_expires,
     )
+
+
+def _previous_secret(is_hmac: bool) -> tuple[str | None, datetime | None]:
+    """JWT_AUTH_PREVIOUS_SECRET and when it stops verifying; a previous secret must say when."""
+    if not settings.JWT_AUTH_PREVIOUS_SECRET:
+        return None, None
+    if not is_hmac:
+        raise ImproperlyConfigured(
+            "JWT_AUTH_PREVIOUS_SECRET is for HMAC algorithms; an identity provider rotates its own keys."
+        )
+    expires = parse_datetime(settings.JWT_AUTH_PREVIOUS_SECRET_EXPIRES or "")
+    if expires is None or timezone.is_naive(expires):
+        raise ImproperlyConfigured(
+            "JWT_AUTH_PREVIOUS_SECRET needs JWT_AUTH_PREVIOUS_SECRET_EXPIRES: the time it stops verifying tokens, "
+            f"ISO 8601 with a UTC offset (got {settings.JWT_AUTH_PREVIOUS_SECRET_EXPIRES!r})."
+        )
+    return settings.JWT_AUTH_PREVIOUS_SECRET, expires
 
 
 def mint_token(subject: str, lifetime: timedelta, audience: str | None = None, issuer: str | None = None) -> str:
@@ -121,19 +152,28 @@ def bearer_token(request) -> str:
 def verify_token(token: str) -> dict:
     """The token's claims, or AuthenticationFailed saying why it was refused."""
     config = get_jwt_config()
+    # The current secret first; a token it does not verify may be signed with the previous one, within its window.
+    *first, last = config.verification_keys()
     try:
-        return jwt.decode(
-            token,
-            config.verification_key,
-            algorithms=list(config.algorithms),
-            audience=config.audience,
-            issuer=config.issuer,
-            leeway=config.leeway,
-            options={"require": REQUIRED_CLAIMS},
-        )
+        for key in first:
+            with contextlib.suppress(jwt.InvalidSignatureError):
+                return _decode(token, key, config)
+        return _decode(token, last, config)
     except jwt.InvalidTokenError as error:
         # PyJWT's messages say precisely what failed ("Signature has expired", "Invalid audience", ...).
         raise AuthenticationFailed("invalid_token", str(error) or "Token is invalid.") from error
+
+
+def _decode(token: str, key: str, config: JWTConfig) -> dict:
+    return jwt.decode(
+        token,
+        key,
+        algorithms=list(config.algorithms),
+        audience=config.audience,
+        issuer=config.issuer,
+        leeway=config.leeway,
+        options={"require": REQUIRED_CLAIMS},
+    )
 
 
 def jwt_required(view):

@@ -3,6 +3,7 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import datetime, timedelta, timezone
 
 import jwt
 import pytest
@@ -24,6 +25,8 @@ def hmac_config(settings):
     settings.JWT_AUTH_AUDIENCE = ""
     settings.JWT_AUTH_ISSUER = ""
     settings.JWT_AUTH_LEEWAY = 5
+    settings.JWT_AUTH_PREVIOUS_SECRET = ""
+    settings.JWT_AUTH_PREVIOUS_SECRET_EXPIRES = ""
 
 
 @pytest.fixture(scope="module")
@@ -169,6 +172,42 @@ def test_valid_rs256_token_from_an_identity_provider(client, rsa_config):
     private_key, _ = rsa_config
     token = jwt.encode(claims(), private_key, algorithm="RS256")
     assert get(client, f"Bearer {token}").status_code == 200
+
+
+PREVIOUS_SECRET = "p" * 64
+
+
+def rotated(settings, expires_in_seconds):
+    """JWT_AUTH_SECRET rotated from PREVIOUS_SECRET, which verifies for `expires_in_seconds` more."""
+    expires = datetime.now(timezone.utc) + timedelta(seconds=expires_in_seconds)
+    settings.JWT_AUTH_PREVIOUS_SECRET = PREVIOUS_SECRET
+    settings.JWT_AUTH_PREVIOUS_SECRET_EXPIRES = expires.isoformat()
+
+
+@pytest.mark.django_db
+def test_a_token_signed_with_the_previous_secret_works_until_it_expires(client, settings):
+    old_token = jwt.encode(claims(), PREVIOUS_SECRET, algorithm="HS256")
+    rotated(settings, 60)
+    assert get(client, f"Bearer {old_token}").status_code == 200
+    assert get(client, f"Bearer {jwt.encode(claims(), SECRET, algorithm='HS256')}").status_code == 200
+    rotated(settings, -1)
+    assert_unauthorized(get(client, f"Bearer {old_token}"), detail_contains="signature")
+
+
+def test_the_previous_secret_verifies_nothing_else(client, settings):
+    rotated(settings, 60)
+    expired = jwt.encode(claims(exp=int(time.time()) - 60), PREVIOUS_SECRET, algorithm="HS256")
+    assert_unauthorized(get(client, f"Bearer {expired}"), detail_contains="expired")
+    stranger = jwt.encode(claims(), "another-secret-" * 4, algorithm="HS256")
+    assert_unauthorized(get(client, f"Bearer {stranger}"), detail_contains="signature")
+
+
+@pytest.mark.parametrize("expires", ["", "tomorrow", "2030-01-01T00:00:00"])
+def test_a_previous_secret_must_say_when_it_expires(settings, expires):
+    settings.JWT_AUTH_PREVIOUS_SECRET = PREVIOUS_SECRET
+    settings.JWT_AUTH_PREVIOUS_SECRET_EXPIRES = expires
+    with pytest.raises(ImproperlyConfigured, match="JWT_AUTH_PREVIOUS_SECRET_EXPIRES"):
+        get_jwt_config()
 
 
 def test_secret_defaults_to_secret_key(settings):

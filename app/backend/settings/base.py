@@ -70,6 +70,10 @@ def database_config(url_var: str, test_url_var: str | None = None, default_url: 
         raise ImproperlyConfigured(f"Set the {url_var} environment variable.")
 
     config = env.db_url_config(url)
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        # PostgreSQL, and while the role's password is rotated the one it replaces (cams/postgresql/base.py).
+        config["ENGINE"] = "cams.postgresql"
+        config["PREVIOUS_PASSWORD"] = os.environ.get(url_var.removesuffix("_URL") + "_PREVIOUS_PASSWORD", "")
     # Fail fast instead of hanging a worker on an unreachable server.
     config["OPTIONS"] = {**config.get("OPTIONS", {}), "connect_timeout": env.int("DATABASE_CONNECT_TIMEOUT", default=5)}
     config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
@@ -110,6 +114,10 @@ CAMS_DATABASE_PROBE_STATEMENT_TIMEOUT = env.float("DATABASE_PROBE_STATEMENT_TIME
 # Core -------------------------------------------------------------------------------------------
 
 DEBUG = False
+
+# During a rotation of SECRET_KEY: the keys it replaced, newest first (comma list). They only verify what they signed
+# (sessions, password reset links, signed values); SECRET_KEY signs. Drop them once that may expire.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -189,6 +197,10 @@ CSRF_COOKIE_NAME = "__Secure-csrftoken"
 
 # Empty means "sign and verify with SECRET_KEY".
 JWT_AUTH_SECRET = env.str("JWT_AUTH_SECRET", default="")
+# During a rotation of JWT_AUTH_SECRET: the secret it replaced still verifies tokens until the given time (ISO 8601
+# with a UTC offset), so tokens minted before the rotation keep working until then; never signs.
+JWT_AUTH_PREVIOUS_SECRET = env.str("JWT_AUTH_PREVIOUS_SECRET", default="")
+JWT_AUTH_PREVIOUS_SECRET_EXPIRES = env.str("JWT_AUTH_PREVIOUS_SECRET_EXPIRES", default="")
 # JWT_AUTH_ALGORITHMS (comma list, e.g. an identity provider's RS256) overrides JWT_AUTH_ALGORITHM.
 JWT_AUTH_ALGORITHMS = env.list("JWT_AUTH_ALGORITHMS", default=[env.str("JWT_AUTH_ALGORITHM", default="HS256")])
 # multiline: a PEM passed through an env file may carry literal "\n" sequences.

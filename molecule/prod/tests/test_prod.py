@@ -217,11 +217,11 @@ def test_the_firewall_lets_through_only_what_each_tier_needs():
     assert "policy drop" in on(DB_HOST, "nft list chain inet firewall input").stdout
 
 
-def connect_to_the_database(host, sslmode):
+def connect_to_the_database(host, sslmode, password=SECRETS["vault_cams_database_password"]):
     """A connection from `host` to the database as the app's role, with libpq's `sslmode`."""
     code = ("import psycopg2; psycopg2.connect(host=%r, dbname=%r, user=%r, password=%r, "
             "sslmode=%r, sslrootcert='/etc/cams/ca.crt', connect_timeout=5).close()"
-            % (address_of(DB_HOST), DATABASE, DATABASE, SECRETS["vault_cams_database_password"], sslmode))
+            % (address_of(DB_HOST), DATABASE, DATABASE, password, sslmode))
     return sh("docker", "exec", host, f"{ROOT}/current/venv/bin/python", "-c", code, check=False)
 
 
@@ -437,15 +437,15 @@ def test_insert_data_at_v1():
     assert marker_is_kept()
 
 
-def under_load(action, check=True):
+def under_load(action, check=True, path="/health/", options=()):
     """Runs `action` while the balancer sends itself a steady https load for the public name (as clients would reach
-    it); returns [the load's summary], checked to have lasted the whole action and, with `check`, to have no failed
-    request."""
+    it) on `path`, with more loadgen.py `options`; returns [the load's summary], checked to have lasted the whole
+    action and, with `check`, to have no failed request."""
     sh("docker", "cp", str(PROJECT / "bench" / "loadgen.py"), f"{BALANCER}:/tmp/loadgen.py")
     on(BALANCER, "rm -f /tmp/load.stop /tmp/load.json")
-    sh("docker", "exec", "-d", BALANCER, "python3", "/tmp/loadgen.py", "https://127.0.0.1/health/",
-       "--host", PUBLIC_HOST, "--cafile", ACME_ROOT, "--concurrency", "2", "--max-seconds", "600",
-       "--max-requests", "200000", "--stop-file", "/tmp/load.stop", "--out", "/tmp/load.json")
+    sh("docker", "exec", "-d", BALANCER, "python3", "/tmp/loadgen.py", f"https://127.0.0.1{path}",
+       "--host", PUBLIC_HOST, "--cafile", ACME_ROOT, "--concurrency", "2", "--max-seconds", "900",
+       "--max-requests", "200000", "--stop-file", "/tmp/load.stop", "--out", "/tmp/load.json", *options)
     time.sleep(2)
     try:
         action()
@@ -837,27 +837,68 @@ def test_a_lost_database_host_is_rebuilt_and_restored_from_the_backup_host(repo)
     psql("drop table drill")
 
 
-def test_a_verbose_configuration_change_switches_behind_the_gate_and_no_secret_reaches_the_output_or_a_journal(repo):
-    """Last, so that the journals hold everything the tests did. A verbose site.yml with a new setting, under load:
-    each host starts the configuration in its idle slot, gates it and switches, without a failed request (this run
-    also converges the rest of the environment after the lost database host was restored). Then a verbose deploy;
-    neither output, nor any host's journal, holds a secret of the environment."""
+def signed_by_django(value):
+    return on(APP_HOSTS[0], f"cams-manage shell -c \"from django.core import signing; print(signing.dumps('{value}'))\"").stdout.strip()
+
+
+def unsigned_by_django(signed):
+    return on(APP_HOSTS[0], f"cams-manage shell -c \"from django.core import signing; print(signing.loads('{signed}'))\"",
+              check=False)
+
+
+def test_secrets_rotate_and_a_setting_changes_behind_the_gate_and_no_secret_reaches_the_output_or_a_journal(repo):
+    """Last, so that the journals hold everything the tests did. A verbose site.yml, under a steady load of API calls
+    with a token signed before it: SECRET_KEY, the JWT secret and the database password are rotated (the previous
+    values as SECRET_KEY_FALLBACKS, the previous JWT secret with a window, the previous database password) and a
+    setting changes; each host starts the new configuration in its idle slot, gates it and switches, without a failed
+    request (this run also converges the rest of the environment after the lost database host was restored). A
+    verbose deploy then closes the JWT window and ends the database rotation: the old token is refused. Neither
+    output, nor any host's journal, holds a secret of the environment, old or new."""
     v1, v2 = release_id_of(repo, "v1"), release_id_of(repo, "v2")
+    old = SECRETS
+    new = {name: f"{value}-rotated" for name, value in old.items() if name != "vault_cams_backup_cipher_pass"}
+    rotation = {
+        **new,
+        "vault_cams_app_secret_key_fallbacks": [old["vault_cams_app_secret_key"]],
+        "vault_cams_app_jwt_auth_previous_secret": old["vault_cams_app_jwt_auth_secret"],
+        "vault_cams_app_jwt_auth_previous_secret_expires": "2099-01-01T00:00:00+00:00",
+        "vault_cams_database_previous_password": old["vault_cams_database_password"],
+        "cams_app_extra_env": {"CAMS_PROD_TEST_SETTING": "on"},
+    }
+    signed = signed_by_django("signed before the rotation")
+    old_token = on(APP_HOSTS[0], "cams-manage mint_token --subject rotation --lifetime 3600").stdout.strip()
     slots = [live_slot(host) for host in APP_HOSTS]
-    setting = json.dumps({"cams_app_extra_env": {"CAMS_PROD_TEST_SETTING": "on"}})
     runs = []
-    for load in under_load(lambda: runs.append(playbook("site.yml", repo, "cams_app_ref=v1", setting, options=("-v",)))):
-        assert load["sent"] > 100 and load["failed"] == 0, load
+    # Within nginx's API rate per client: every call must succeed.
+    loads = under_load(lambda: runs.append(playbook("site.yml", repo, "cams_app_ref=v1", json.dumps(rotation),
+                                                    options=("-v",))),
+                       path="/api/deployments/?limit=1",
+                       options=("--rate", "10", "--header", f"Authorization: Bearer {old_token}"))
+    print(f"rotation of SECRET_KEY, the JWT secret and the database password through site.yml: "
+          f"{loads[0]['failed']} of {loads[0]['sent']} API calls with a token signed before it failed")
+    assert loads[0]["sent"] > 100, loads
     assert [live_slot(host) for host in APP_HOSTS] == ["green" if slot == "blue" else "blue" for slot in slots]
     assert all("CAMS_PROD_TEST_SETTING=on" in slot_environment(host) for host in APP_HOSTS)
     assert [serving(host) for host in APP_HOSTS] == [v1, v1]
     assert [(e["release_id"], e["message"]) for e in (ledger(host)[-1] for host in APP_HOSTS)] == [
         (v1, "configuration changed")] * 2
-    output = runs[0].stdout + playbook("deploy.yml", repo, "cams_app_ref=v2", setting, options=("-v",)).stdout
+    assert unsigned_by_django(signed).stdout.strip() == "signed before the rotation", "SECRET_KEY_FALLBACKS"
+    new_password = connect_to_the_database(APP_HOSTS[0], "verify-full", new["vault_cams_database_password"])
+    assert new_password.returncode == 0, new_password.stderr
+    assert connect_to_the_database(APP_HOSTS[0], "verify-full", old["vault_cams_database_password"]).returncode != 0
+
+    # The JWT window ends and the database rotation is over: the previous values go.
+    closed = {**rotation, "vault_cams_app_jwt_auth_previous_secret_expires": "2000-01-01T00:00:00+00:00",
+              "vault_cams_database_previous_password": ""}
+    output = runs[0].stdout + playbook("deploy.yml", repo, "cams_app_ref=v2", json.dumps(closed), options=("-v",)).stdout
     assert [serving(host) for host in APP_HOSTS] == [v2, v2]
+    refused = through_the_balancer("https://NAME/api/deployments/", PUBLIC_HOST, None, "-H",
+                                   f"Authorization: Bearer {old_token}")
+    assert json.loads(refused.stdout)["error"] == "invalid_token", refused.stdout
+    assert api(APP_HOSTS[0], "/api/deployments/?limit=1")["results"], "a token signed with the new secret works"
     journals = {host: on(host, "journalctl --no-pager --output cat").stdout
                 for host in (BALANCER, DB_HOST, BACKUP_HOST, *APP_HOSTS)}
-    for secret in SECRETS.values():
+    for secret in [*old.values(), *new.values()]:
         assert secret not in output, f"a secret is in the playbook output, near: {output[output.index(secret) - 300:][:400]}"
         for host, journal in journals.items():
             assert secret not in journal, f"a secret is in {host}'s journal"
