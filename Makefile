@@ -71,9 +71,10 @@ lint: ## yamllint, ansible-lint (production profile), role READMEs current with 
 	$(BIN)/python scripts/role-docs.py --check
 
 .PHONY: test-molecule
-test-molecule: ## Molecule: dev host from site.yml, then prod (the real prod inventory on a load balancer, app, database and backup hosts)
+test-molecule: ## Molecule: dev host from site.yml, then prod and staging (their real inventories on a load balancer, app, database and backup hosts)
 	$(BIN)/molecule test -s default
 	$(BIN)/molecule test -s prod
+	$(BIN)/molecule test -s staging
 
 .PHONY: bench
 bench: bootstrap ## Converge, idempotence and deploy timings, and failed requests during a deploy

@@ -1,5 +1,6 @@
-"""Prod as it runs, step by step, on the scenario's hosts (the tests run in order and build on each other): the
-topology, TLS and the firewall, the balancer, backups, the release lifecycle and the restore drills.
+"""An environment as it runs, step by step, on the scenario's hosts (the tests run in order and build on each other):
+the topology, TLS and the firewall, the balancer, backups; on prod's shape also (marker lifecycle) failover, the
+release lifecycle, the restore drills and secret rotation. molecule/prod runs all of it, molecule/staging the rest.
 
 v1 is what converge deployed (this working tree). From a scratch git repository holding copies of app/:
 v2 adds a reversible migration; v3-migration adds a failing one; v3-boot cannot boot; v4 adds an irreversible
@@ -22,24 +23,35 @@ import pytest
 import yaml
 
 PROJECT = pathlib.Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", pathlib.Path(__file__).parents[3]))
-# Molecule's inventory directory: its hosts, the linked inventories/prod/group_vars and inventory.yml.
+# Molecule's inventory directory: its hosts, the linked inventories/<environment>/group_vars and the test secrets.
 INVENTORY = os.path.dirname(os.environ.get("MOLECULE_INVENTORY_FILE", ""))
-BALANCER = "cams-prod-lb-01"
-APP_HOSTS = ["cams-prod-app-01", "cams-prod-app-02"]
-DB_HOST = "cams-prod-db-01"
-BACKUP_HOST = "cams-prod-backup-01"
-PROD = yaml.safe_load((PROJECT / "inventories" / "prod" / "group_vars" / "all" / "main.yml").read_text())
-PUBLIC_HOST = PROD["cams_public_hostnames"][0]
-DATABASE = f"cams_{PROD['cams_environment']}"
+# The scenario is named after the environment whose inventory it converges; its platforms after that inventory's hosts.
+SCENARIO = pathlib.Path(os.environ.get("MOLECULE_SCENARIO_DIRECTORY", pathlib.Path(__file__).parents[1]))
+ENVIRONMENT = SCENARIO.name
+PLATFORMS = yaml.safe_load((SCENARIO / "molecule.yml").read_text())["platforms"]
+HOSTS = {group: [p["name"] for p in PLATFORMS if group in p["groups"]]
+         for group in ("loadbalancers", "appservers", "dbservers", "backupservers")}
+BALANCER, APP_HOSTS, DB_HOST, BACKUP_HOST = (HOSTS["loadbalancers"][0], HOSTS["appservers"], HOSTS["dbservers"][0],
+                                             HOSTS["backupservers"][0])
+
+
+def inventory_vars(environment):
+    return yaml.safe_load((PROJECT / "inventories" / environment / "group_vars" / "all" / "main.yml").read_text())
+
+
+PUBLIC_HOST = inventory_vars(ENVIRONMENT)["cams_public_hostnames"][0]
+OTHER_ENVIRONMENT = "staging" if ENVIRONMENT == "prod" else "prod"
+DATABASE = f"cams_{ENVIRONMENT}"
 ROOT = "/srv/cams"
 SECRETS = {name: value for name, value in yaml.safe_load(
-    (pathlib.Path(__file__).parents[1] / "inventory.yml").read_text())["all"]["vars"].items() if name.startswith("vault_")}
+    (PROJECT / "molecule" / "resources" / "outside-the-repository.yml").read_text())["all"]["vars"].items()
+    if name.startswith("vault_")}
 MARKER = "marker-inserted-at-v1"
 PEBBLE = pathlib.Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent")) / "pebble"  # prepare.yml
 ACME_ROOT = "/tmp/acme-root.pem"  # pebble's root, put on the web hosts and the balancer for curl and the load
 CURL = f"curl -sS --max-time 10 --cacert {ACME_ROOT} --resolve {PUBLIC_HOST}:443:127.0.0.1"
 
-pytestmark = pytest.mark.skipif(not INVENTORY, reason="runs as the verifier of molecule/prod")
+pytestmark = pytest.mark.skipif(not INVENTORY, reason="runs as the verifier of molecule/prod and molecule/staging")
 
 
 def sh(*argv, check=True, **kwargs):
@@ -205,9 +217,9 @@ def test_the_firewall_lets_through_only_what_each_tier_needs():
         (BACKUP_HOST, 22): everyone - {BACKUP_HOST},
         (APP_HOSTS[0], 22): everyone - {APP_HOSTS[0]},
     }
-    for index, host in enumerate(APP_HOSTS):
+    for host in APP_HOSTS:
         # Web hosts answer the balancer, and each other (ACME challenges), never clients directly.
-        expected[(host, 80)] = expected[(host, 443)] = {BALANCER, APP_HOSTS[1 - index]}
+        expected[(host, 80)] = expected[(host, 443)] = {BALANCER, *APP_HOSTS} - {host}
         expected[(host, 8080)] = expected[(host, 8443)] = {BALANCER}
     seen = {
         (target, port): {source for source in everyone if source != target and reachable(source, target, port)}
@@ -279,31 +291,32 @@ def balancer_status(host):
     return balancer_stat()[("cams_https", host)]["status"]
 
 
-def test_both_app_hosts_serve_through_the_balancer(acme_root):
+def test_every_app_host_serves_through_the_balancer(acme_root):
     before = {host: int(balancer_stat()[("cams_https", host)]["stot"]) for host in APP_HOSTS}
     for _ in range(10):
         answer = through_the_balancer("https://NAME/health/")
         assert json.loads(answer.stdout)["status"] == "ok", answer.stderr
     after = {host: int(balancer_stat()[("cams_https", host)]["stot"]) for host in APP_HOSTS}
     assert all(after[host] > before[host] for host in APP_HOSTS), (before, after)
-    assert [balancer_status(host) for host in APP_HOSTS] == ["UP", "UP"]
+    assert [balancer_status(host) for host in APP_HOSTS] == ["UP"] * len(APP_HOSTS)
 
 
 def test_the_environment_has_its_own_database_role_and_settings(acme_root):
-    assert json.loads(through_the_balancer("https://NAME/health/").stdout)["environment"] == "prod"
+    assert json.loads(through_the_balancer("https://NAME/health/").stdout)["environment"] == ENVIRONMENT
     databases = set(psql("select datname from pg_database where not datistemplate").split())
     roles = set(psql("select rolname from pg_roles where rolname like 'cams%'").split())
     assert databases == {"postgres", DATABASE} and roles == {DATABASE}, (databases, roles)
     for host in APP_HOSTS:
-        assert on(host, "grep -x DJANGO_SETTINGS_MODULE=backend.settings.prod /etc/cams/cams.env",
+        assert on(host, f"grep -x DJANGO_SETTINGS_MODULE=backend.settings.{ENVIRONMENT} /etc/cams/cams.env",
                   check=False).returncode == 0
 
 
 def test_the_balancer_refuses_another_environments_name(acme_root):
-    refused = through_the_balancer("https://NAME/health/", "staging.cams.example.com")
-    assert refused.returncode != 0 and refused.stdout == "", "no TLS handshake for a name that is not prod's"
+    other = inventory_vars(OTHER_ENVIRONMENT)["cams_public_hostnames"][0]
+    refused = through_the_balancer("https://NAME/health/", other)
+    assert refused.returncode != 0 and refused.stdout == "", f"no TLS handshake for a name that is not {ENVIRONMENT}'s"
     # The right server name but another Host: nginx holds no other name.
-    misdirected = through_the_balancer("https://NAME/health/", PUBLIC_HOST, "staging.cams.example.com",
+    misdirected = through_the_balancer("https://NAME/health/", PUBLIC_HOST, other,
                                        "-o", "/dev/null", "-w", "%{http_code}")
     assert misdirected.stdout == "421"
 
@@ -316,12 +329,13 @@ def test_the_client_address_and_scheme_come_from_the_connection_not_from_headers
     assert claimed.stdout == "301", "plain http is redirected, whatever the client says"
     marker = f"/health/?client-address-{time.time_ns()}"
     through_the_balancer(f"https://NAME{marker}", PUBLIC_HOST, None, "-H", "X-Forwarded-For: 203.0.113.9")
-    gateway = sh("docker", "network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}", "molecule-prod").stdout.strip()
+    gateway = sh("docker", "network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}", f"molecule-{ENVIRONMENT}").stdout.strip()
     logged = [line for host in APP_HOSTS
               for line in on(host, f"grep -F '{marker}' /var/log/nginx/access.log", check=False).stdout.splitlines()]
     assert [line.split()[0] for line in logged] == [gateway], logged
 
 
+@pytest.mark.lifecycle
 def test_a_killed_web_host_leaves_the_balancer_and_the_other_serves_without_a_failed_request(acme_root):
     """nginx on app-02 is killed under load: the balancer takes it out after its failed checks (measured); from
     then on no request fails. nginx comes back and so does the host."""
@@ -424,6 +438,7 @@ def test_the_backup_keys_run_pgbackrest_and_nothing_else():
     assert stolen.returncode != 0 and "pgBackRest" not in stolen.stdout, stolen.stdout
 
 
+@pytest.mark.lifecycle
 def test_unchanged_app_content_is_the_same_release_and_rebuilds_nothing(repo, v1):
     """Promotion: the same app content from another branch (staging's) is the artifact already tested and live."""
     run = playbook("deploy.yml", repo, "cams_app_ref=v1", "cams_app_branch=staging")
@@ -431,6 +446,7 @@ def test_unchanged_app_content_is_the_same_release_and_rebuilds_nothing(repo, v1
     assert [serving(host) for host in APP_HOSTS] == [v1, v1]
 
 
+@pytest.mark.lifecycle
 def test_insert_data_at_v1():
     on(APP_HOSTS[0], f"cams-manage record_deployment --release-id {MARKER} --sha none --branch none "
                      "--deployed-by lifecycle --outcome success")
@@ -484,6 +500,7 @@ class BalancerStates(threading.Thread):
         self.join()
 
 
+@pytest.mark.lifecycle
 def test_v2_rolls_out_through_the_balancer_without_a_failed_request(repo, v1):
     """Each host leaves the balancer only while it switches, one after the other; the other one serves meanwhile."""
     v2 = release_id_of(repo, "v2")
@@ -501,6 +518,7 @@ def test_v2_rolls_out_through_the_balancer_without_a_failed_request(repo, v1):
     assert marker_is_kept()
 
 
+@pytest.mark.lifecycle
 def test_one_release_id_for_all_hosts_switched_one_after_the_other(repo):
     v2 = release_id_of(repo, "v2")
     last = [ledger(host)[-1] for host in APP_HOSTS]
@@ -544,6 +562,7 @@ AFTER_THE_SWITCH = {
 }
 
 
+@pytest.mark.lifecycle
 @pytest.mark.parametrize("step", AFTER_THE_SWITCH)
 def test_a_failure_after_the_switch_returns_the_host_to_the_previous_release(repo, step):
     v2, v2b = release_id_of(repo, "v2"), release_id_of(repo, "v2b")
@@ -566,6 +585,7 @@ def test_a_failure_after_the_switch_returns_the_host_to_the_previous_release(rep
     assert on(APP_HOSTS[0], f"test -e {ROOT}/deploy.lock", check=False).returncode != 0
 
 
+@pytest.mark.lifecycle
 def test_a_run_that_fails_on_the_second_host_returns_the_first(repo):
     """app2 cannot start the release; app1 switched already and goes back through the readiness gate."""
     v2, v2b = release_id_of(repo, "v2"), release_id_of(repo, "v2b")
@@ -590,6 +610,7 @@ def test_a_run_that_fails_on_the_second_host_returns_the_first(repo):
     assert on(APP_HOSTS[0], f"test -e {ROOT}/deploy.lock", check=False).returncode != 0
 
 
+@pytest.mark.lifecycle
 def test_a_configuration_that_cannot_start_never_takes_traffic(repo):
     """site.yml with a gunicorn setting gunicorn refuses: the current release starts with it in the idle slot, fails
     there, and traffic stays on the slot with the configuration that works."""
@@ -609,6 +630,7 @@ def slot_environment(host):
     return on(host, f"tr '\\0' '\\n' < /proc/{pid}/environ").stdout.splitlines()
 
 
+@pytest.mark.lifecycle
 def test_a_deploy_whose_backup_fails_stops_before_migrating(repo):
     """The backup host is unreachable: no restore point can be archived, so the schema must not change."""
     v2, migrating = release_id_of(repo, "v2"), release_id_of(repo, "v3-migration")
@@ -639,6 +661,7 @@ def test_a_deploy_whose_backup_fails_stops_before_migrating(repo):
     assert [serving(host) for host in APP_HOSTS] == [v2, v2]
 
 
+@pytest.mark.lifecycle
 def test_a_failing_migration_never_takes_traffic(repo):
     v2, broken = release_id_of(repo, "v2"), release_id_of(repo, "v3-migration")
     run = playbook("deploy.yml", repo, "cams_app_ref=v3-migration", check=False)
@@ -653,6 +676,7 @@ def test_a_failing_migration_never_takes_traffic(repo):
     assert marker_is_kept()
 
 
+@pytest.mark.lifecycle
 def test_a_release_that_cannot_boot_never_takes_traffic_and_its_logs_are_shown(repo):
     v2, broken = release_id_of(repo, "v2"), release_id_of(repo, "v3-boot")
     run = playbook("deploy.yml", repo, "cams_app_ref=v3-boot", check=False)
@@ -664,6 +688,7 @@ def test_a_release_that_cannot_boot_never_takes_traffic_and_its_logs_are_shown(r
     assert marker_is_kept()
 
 
+@pytest.mark.lifecycle
 def test_a_failed_release_is_never_a_rollback_target(repo):
     broken = release_id_of(repo, "v3-boot")
     run = playbook("rollback.yml", repo, f"cams_app_rollback_to={broken}", check=False)
@@ -672,6 +697,7 @@ def test_a_failed_release_is_never_a_rollback_target(repo):
     assert on(APP_HOSTS[0], "cams-release previous-good").stdout.strip() == release_id_of(repo, "v1")
 
 
+@pytest.mark.lifecycle
 def test_the_deploy_lock_names_its_holder_and_can_be_broken(repo):
     v2 = release_id_of(repo, "v2")
     on(APP_HOSTS[0], "cams-release lock acquire --holder someone@elsewhere --run-id stale-run")
@@ -683,6 +709,7 @@ def test_the_deploy_lock_names_its_holder_and_can_be_broken(repo):
     assert [serving(host) for host in APP_HOSTS] == [v2, v2]
 
 
+@pytest.mark.lifecycle
 def test_rollback_returns_to_the_previous_good_release_in_one_command(repo, v1):
     v2 = release_id_of(repo, "v2")
     v1_ran_as = [e["sha"] for e in ledger(APP_HOSTS[0]) if e["release_id"] == v1 and e["outcome"] == "success"][-1]
@@ -696,6 +723,7 @@ def test_rollback_returns_to_the_previous_good_release_in_one_command(repo, v1):
     assert marker_is_kept()
 
 
+@pytest.mark.lifecycle
 def test_rollback_across_an_irreversible_migration_needs_confirmation(repo, v1):
     v4 = release_id_of(repo, "v4")
     playbook("deploy.yml", repo, "cams_app_ref=v4")
@@ -710,6 +738,7 @@ def test_rollback_across_an_irreversible_migration_needs_confirmation(repo, v1):
     assert marker_is_kept()
 
 
+@pytest.mark.lifecycle
 def test_failed_releases_are_pruned_and_good_ones_kept(repo, v1):
     releases = on(APP_HOSTS[0], f"ls {ROOT}/releases").stdout.split()
     assert v1 in releases and release_id_of(repo, "v4") in releases
@@ -721,6 +750,7 @@ def psql(sql):
     return on(DB_HOST, f"runuser -u postgres -- psql -d {DATABASE} -Atc \"{sql}\"").stdout.strip()
 
 
+@pytest.mark.lifecycle
 def test_point_in_time_restore_undoes_a_drop_behind_a_maintenance_page(repo):
     """The drill: rows written, the time noted, more rows, the table dropped; restored to the noted time, exactly
     the first rows are back."""
@@ -756,12 +786,14 @@ def test_point_in_time_restore_undoes_a_drop_behind_a_maintenance_page(repo):
     psql("drop table drill")
 
 
+@pytest.mark.lifecycle
 def test_a_restore_of_prod_needs_its_name_as_confirmation(repo):
     refused = playbook("restore.yml", repo, "cams_restore_target=latest", "cams_environment=prod", check=False)
     assert refused.returncode != 0 and "-e cams_confirm_restore=prod" in refused.stdout, refused.stdout
     assert [health(host)["status"] for host in APP_HOSTS] == ["ok", "ok"], "nothing was touched"
 
 
+@pytest.mark.lifecycle
 def test_a_restore_point_is_reached_past_newer_backups(repo, v1):
     """The drill after a bad migration: v5's deploy took a restore point before migrating; rows written after it
     are damage. Restored to the point named in the ledger, though a newer backup exists: exactly the rows before
@@ -802,10 +834,11 @@ def recreate(host):
     sh("docker", "rm", "--force", "--volumes", host)
     config = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "recreated-instance-config.yml"
     sh("ansible-playbook", str(PROJECT / "molecule" / "resources" / "create.yml"), "-e", json.dumps({
-        "molecule_yml": {"platforms": [platform], "scenario": {"name": "prod"}},
+        "molecule_yml": {"platforms": [platform], "scenario": {"name": ENVIRONMENT}},
         "molecule_no_log": False, "molecule_instance_config": str(config)}), cwd=PROJECT)
 
 
+@pytest.mark.lifecycle
 def test_a_lost_database_host_is_rebuilt_and_restored_from_the_backup_host(repo):
     """The drill: writes every second; the database host is then destroyed and a new, empty one takes its place:
     site.yml sets it up and restore.yml brings the data back from the backup host. Measured: the writes lost (RPO:
@@ -846,6 +879,7 @@ def unsigned_by_django(signed):
               check=False)
 
 
+@pytest.mark.lifecycle
 def test_secrets_rotate_and_a_setting_changes_behind_the_gate_and_no_secret_reaches_the_output_or_a_journal(repo):
     """Last, so that the journals hold everything the tests did. A verbose site.yml, under a steady load of API calls
     with a token signed before it: SECRET_KEY, the JWT secret and the database password are rotated (the previous
