@@ -620,6 +620,9 @@ def test_a_configuration_that_cannot_start_never_takes_traffic(repo):
     assert [live_slot(host) for host in APP_HOSTS] == slots
     assert [serving(host) for host in APP_HOSTS] == [v2, v2]
     assert [health(host)["status"] for host in APP_HOSTS] == ["ok", "ok"]
+    for host in APP_HOSTS:  # what the next deploy starts with and cams-manage runs with: the serving configuration
+        assert on(host, f"cmp /etc/cams/gunicorn.conf.py /etc/cams/slots/{live_slot(host)}/gunicorn.conf.py",
+                  check=False).returncode == 0
 
 
 def slot_environment(host):
