@@ -105,6 +105,15 @@ def test_a_redeployed_release_is_good_again(root):
     assert run(root, "state", "r1").stdout.strip() == "good"
 
 
+def test_a_configuration_that_failed_leaves_the_release_good(root):
+    deploy(root, "r1")
+    deploy(root, "r2")
+    run(root, "record", "--release-id", "r2", "--outcome", "failed", "--action", "configure")
+    assert run(root, "state", "r2").stdout.strip() == "good"
+    run(root, "record", "--release-id", "r2", "--outcome", "failed", "--action", "deploy")
+    assert run(root, "state", "r2").stdout.strip() == "failed"
+
+
 def test_a_rollback_target_is_described_by_the_commit_it_last_ran_as(root):
     install(root, "r1")
     (root / "releases" / "r1" / "manifest.json").write_text('{"sha": "build-commit", "branch": "develop"}')

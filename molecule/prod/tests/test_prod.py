@@ -13,7 +13,6 @@ import os
 import pathlib
 import re
 import shutil
-import socket
 import ssl
 import subprocess
 import time
@@ -47,6 +46,7 @@ SECRETS = {name: value for name, value in yaml.safe_load(
     (PROJECT / "molecule" / "resources" / "outside-the-repository.yml").read_text())["all"]["vars"].items()
     if name.startswith("vault_")}
 MARKER = "marker-inserted-at-v1"
+CONFIRMED = f"cams_confirm_restore={ENVIRONMENT}"  # what a restore of prod needs
 PEBBLE = pathlib.Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent")) / "pebble"  # prepare.yml
 ACME_ROOT = "/tmp/acme-root.pem"  # pebble's root, put on the web hosts and the balancer for curl and the load
 CURL = f"curl -sS --max-time 10 --cacert {ACME_ROOT} --resolve {PUBLIC_HOST}:443:127.0.0.1"
@@ -246,16 +246,18 @@ def test_app_hosts_reach_the_database_only_over_verified_tls():
     assert on(APP_HOSTS[0], "grep -x PGSSLMODE=verify-full /etc/cams/cams.env", check=False).returncode == 0
 
 
-def served_certificate(host, acme_root):
-    """The certificate nginx on `host` serves for the public name, as a client here verifies it against pebble."""
-    context = ssl.create_default_context(cafile=acme_root)
-    with socket.create_connection((address_of(host), 443), timeout=10) as raw:
-        with context.wrap_socket(raw, server_hostname=PUBLIC_HOST) as tls:
-            return tls.getpeercert(binary_form=True)
+def served_certificate(host):
+    """The SHA-256 of the certificate nginx on `host` serves for the public name, verified against pebble's root, from
+    the balancer: only it and the other web hosts reach a web host."""
+    code = ("import hashlib, socket, ssl; tls = ssl.create_default_context(cafile=%r).wrap_socket("
+            "socket.create_connection((%r, 443), timeout=10), server_hostname=%r); "
+            "print(hashlib.sha256(tls.getpeercert(binary_form=True)).hexdigest())"
+            % (ACME_ROOT, address_of(host), PUBLIC_HOST))
+    return sh("docker", "exec", BALANCER, "python3", "-c", code).stdout.strip()
 
 
 def test_every_web_host_serves_a_certificate_from_the_acme_ca(acme_root):
-    certificates = {host: served_certificate(host, acme_root) for host in APP_HOSTS}
+    certificates = {host: served_certificate(host) for host in APP_HOSTS}
     assert len(set(certificates.values())) == len(APP_HOSTS), "each web host got its own from certbot"
     for host in APP_HOSTS:
         assert on(host, "systemctl is-active certbot.timer").stdout.strip() == "active", "renewal is scheduled"
@@ -366,7 +368,7 @@ def test_a_killed_web_host_leaves_the_balancer_and_the_other_serves_without_a_fa
 
 
 def test_certbot_renews_and_nginx_reloads_onto_the_new_certificate_under_load(acme_root):
-    before = {host: served_certificate(host, acme_root) for host in APP_HOSTS}
+    before = {host: served_certificate(host) for host in APP_HOSTS}
 
     def renew_everywhere():
         for host in APP_HOSTS:  # as the timer would, forced: pebble's certificates are years from expiry
@@ -375,7 +377,7 @@ def test_certbot_renews_and_nginx_reloads_onto_the_new_certificate_under_load(ac
 
     for load in under_load(renew_everywhere):
         assert load["sent"] > 20, load
-    after = {host: served_certificate(host, acme_root) for host in APP_HOSTS}
+    after = {host: served_certificate(host) for host in APP_HOSTS}
     assert all(after[host] != before[host] for host in APP_HOSTS), "the deploy hook reloaded nginx"
 
 
@@ -763,7 +765,7 @@ def test_point_in_time_restore_undoes_a_drop_behind_a_maintenance_page(repo):
     psql("drop table drill")
     backups = len(pgbackrest_info()["backup"])
     argv = ["ansible-playbook", "-i", INVENTORY, str(PROJECT / "playbooks" / "restore.yml"),
-            "-e", json.dumps({"cams_restore_target": noted})]
+            "-e", json.dumps({"cams_restore_target": noted, "cams_confirm_restore": ENVIRONMENT})]
     restore = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=PROJECT,
                                env={**os.environ, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0"})
     maintenance = None
@@ -788,7 +790,7 @@ def test_point_in_time_restore_undoes_a_drop_behind_a_maintenance_page(repo):
 
 @pytest.mark.lifecycle
 def test_a_restore_of_prod_needs_its_name_as_confirmation(repo):
-    refused = playbook("restore.yml", repo, "cams_restore_target=latest", "cams_environment=prod", check=False)
+    refused = playbook("restore.yml", repo, "cams_restore_target=latest", check=False)
     assert refused.returncode != 0 and "-e cams_confirm_restore=prod" in refused.stdout, refused.stdout
     assert [health(host)["status"] for host in APP_HOSTS] == ["ok", "ok"], "nothing was touched"
 
@@ -809,7 +811,7 @@ def test_a_restore_point_is_reached_past_newer_backups(repo, v1):
     point_time = calendar.timegm(time.strptime(point.rsplit("-", 1)[1], "%Y%m%dT%H%M%SZ"))
     assert pgbackrest_info()["backup"][-1]["timestamp"]["start"] > point_time, "a backup newer than the point"
     backups = len(pgbackrest_info()["backup"])
-    refused = playbook("restore.yml", repo, f"cams_restore_target={point}", check=False)
+    refused = playbook("restore.yml", repo, f"cams_restore_target={point}", CONFIRMED, check=False)
     assert refused.returncode != 0 and f"predates migrations of release {v5}" in refused.stdout, refused.stdout
     # A backup of the restored cluster: the newer one is of the timeline the restore left.
     wait_for_a_backup_after(backups, "the restore")
@@ -857,7 +859,7 @@ def test_a_lost_database_host_is_rebuilt_and_restored_from_the_backup_host(repo)
     assert "PLAY [App servers" not in rebuilt.stdout, "the app tier never ran on the empty database"
     assert not table_exists("drill"), "a fresh, empty cluster"
     started = time.monotonic()
-    playbook("restore.yml", repo, "cams_restore_target=latest")
+    playbook("restore.yml", repo, "cams_restore_target=latest", CONFIRMED)
     rto = time.monotonic() - started
     restored, last_at = psql("select count(*), extract(epoch from max(at)) from drill").split("|")
     rpo = lost_at - float(last_at)
