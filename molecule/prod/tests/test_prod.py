@@ -873,11 +873,11 @@ def test_a_lost_database_host_is_rebuilt_and_restored_from_the_backup_host(repo)
 
 
 def signed_by_django(value):
-    return on(APP_HOSTS[0], f"cams-manage shell -c \"from django.core import signing; print(signing.dumps('{value}'))\"").stdout.strip()
+    return on(APP_HOSTS[0], f"cams-manage shell --verbosity 0 -c \"from django.core import signing; print(signing.dumps('{value}'))\"").stdout.strip()
 
 
 def unsigned_by_django(signed):
-    return on(APP_HOSTS[0], f"cams-manage shell -c \"from django.core import signing; print(signing.loads('{signed}'))\"",
+    return on(APP_HOSTS[0], f"cams-manage shell --verbosity 0 -c \"from django.core import signing; print(signing.loads('{signed}'))\"",
               check=False)
 
 
