@@ -888,7 +888,7 @@ def test_secrets_rotate_and_a_setting_changes_behind_the_gate_and_no_secret_reac
     values as SECRET_KEY_FALLBACKS, the previous JWT secret with a window, the previous database password) and a
     setting changes; each host starts the new configuration in its idle slot, gates it and switches, without a failed
     request (this run also converges the rest of the environment after the lost database host was restored). A
-    verbose deploy then closes the JWT window and ends the database rotation: the old token is refused. Neither
+    verbose site.yml then closes the JWT window and ends the database rotation: the old token is refused. Neither
     output, nor any host's journal, holds a secret of the environment, old or new."""
     v1, v2 = release_id_of(repo, "v1"), release_id_of(repo, "v2")
     old = SECRETS
@@ -923,10 +923,11 @@ def test_secrets_rotate_and_a_setting_changes_behind_the_gate_and_no_secret_reac
     assert new_password.returncode == 0, new_password.stderr
     assert connect_to_the_database(APP_HOSTS[0], "verify-full", old["vault_cams_database_password"]).returncode != 0
 
-    # The JWT window ends and the database rotation is over: the previous values go.
+    # The JWT window ends and the database rotation is over: the previous values go, through site.yml (the host's
+    # configuration), with a deploy of v2.
     closed = {**rotation, "vault_cams_app_jwt_auth_previous_secret_expires": "2000-01-01T00:00:00+00:00",
               "vault_cams_database_previous_password": ""}
-    output = runs[0].stdout + playbook("deploy.yml", repo, "cams_app_ref=v2", json.dumps(closed), options=("-v",)).stdout
+    output = runs[0].stdout + playbook("site.yml", repo, "cams_app_ref=v2", json.dumps(closed), options=("-v",)).stdout
     assert [serving(host) for host in APP_HOSTS] == [v2, v2]
     refused = through_the_balancer("https://NAME/api/deployments/", PUBLIC_HOST, None, "-H",
                                    f"Authorization: Bearer {old_token}")
