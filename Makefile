@@ -72,9 +72,9 @@ lint: ## yamllint, ansible-lint (production profile), role READMEs current with 
 
 .PHONY: test-molecule
 test-molecule: ## Molecule: dev host from site.yml, then prod and staging (their real inventories on a load balancer, app, database and backup hosts)
-	$(BIN)/molecule test -s default
-	$(BIN)/molecule test -s prod
-	$(BIN)/molecule test -s staging
+	scripts/molecule-test.sh default
+	scripts/molecule-test.sh prod
+	scripts/molecule-test.sh staging
 
 .PHONY: bench
 bench: bootstrap ## Converge, idempotence and deploy timings, and failed requests during a deploy
