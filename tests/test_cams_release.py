@@ -1,10 +1,13 @@
 """The host-side release bookkeeping (roles/cams_app/templates/usr/local/bin/cams-release.j2): ledger, rollback
 target, prune, lock. Each test renders the tool for a root of its own, as the role does for cams_root."""
 import datetime
+import hashlib
+import io
 import json
 import pathlib
 import subprocess
 import sys
+import tarfile
 
 import jinja2
 import pytest
@@ -220,3 +223,128 @@ def test_list_keeps_the_sha_of_a_release_that_was_rolled_back(root):
     make_current(root, "r1")
     row = next(line for line in run(root, "list").stdout.splitlines() if line.split()[0] == "r2")
     assert row.split()[:3] == ["r2", "rolled_back", "sha-r2"]
+
+
+# verify-artifact: the host checks an artifact against its manifest before unpacking it ---------------------------
+
+ARTIFACT_FILES = {f"app/module_{n}.py": f"print({n})\n" for n in range(6)} | {"dist/index.html": "<div></div>\n"}
+
+
+@pytest.fixture
+def artifact(tmp_path):
+    """An artifact of release r1 as build-artifact.sh makes it (files, manifest.json with their SHA-256, tarred by
+    GNU tar from the staging directory), and its manifest beside it."""
+    stage = tmp_path / "stage"
+    for relative, text in ARTIFACT_FILES.items():
+        (stage / relative).parent.mkdir(parents=True, exist_ok=True)
+        (stage / relative).write_text(text)
+    checksums = {relative: hashlib.sha256(text.encode()).hexdigest() for relative, text in ARTIFACT_FILES.items()}
+    manifest = json.dumps({"release_id": "r1", "sha": "c0ffee", "branch": "develop", "checksums": checksums}, indent=2)
+    (stage / "manifest.json").write_text(manifest + "\n")
+    archive = tmp_path / "cams-r1.tar.gz"
+    subprocess.run(["tar", "-C", str(stage), "--owner=0", "--group=0", "--numeric-owner", "-czf", str(archive), "."],
+                   check=True)
+    (tmp_path / "cams-r1.json").write_text(manifest + "\n")
+    return archive
+
+
+def manifest_of(archive):
+    return archive.with_name(archive.name.removesuffix(".tar.gz") + ".json")
+
+
+def repack(archive, edit=lambda name, data: data, extra=()):
+    """Rewrites the archive: each file's bytes through edit(name, data) (None drops the file), then extra members
+    (TarInfo, bytes or None)."""
+    with tarfile.open(archive) as tar:
+        members = [(member, tar.extractfile(member).read() if member.isfile() else None) for member in tar]
+    with tarfile.open(archive, "w:gz") as tar:
+        for member, data in members:
+            if data is not None:
+                data = edit(member.name.removeprefix("./"), data)
+                if data is None:
+                    continue
+                member.size = len(data)
+            tar.addfile(member, io.BytesIO(data) if data is not None else None)
+        for member, data in extra:
+            if data is not None:
+                member.size = len(data)
+            tar.addfile(member, io.BytesIO(data) if data is not None else None)
+
+
+def verify(root, archive, release_id="r1"):
+    return run(root, "verify-artifact", str(archive), str(manifest_of(archive)), "--release-id", release_id,
+               check=False)
+
+
+def assert_refused(result, archive, *reasons):
+    """One message naming the release, the artifact, what is wrong and what to do next."""
+    assert result.returncode == 1, result.stdout
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    for part in ("release r1", str(archive), "rebuilds them, or download both again", *reasons):
+        assert part in result.stderr, f"{part!r} not in {result.stderr}"
+
+
+def test_an_artifact_that_matches_its_manifest_is_verified(root, artifact):
+    verified = verify(root, artifact)
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stdout.splitlines() == [f"release r1: artifact {artifact}: 7 files verified against its manifest"]
+
+
+def test_a_manifest_of_another_release_is_refused(root, artifact):
+    refused = run(root, "verify-artifact", str(artifact), str(manifest_of(artifact)), "--release-id", "r2",
+                  check=False)
+    assert refused.returncode == 1
+    assert "release r2" in refused.stderr and "describes release r1" in refused.stderr
+
+
+def test_a_file_changed_after_the_build_is_refused_naming_the_first_few(root, artifact):
+    repack(artifact, lambda name, data: data + b"# tampered\n" if name.startswith("app/") else data)
+    assert_refused(verify(root, artifact), artifact, "files whose SHA-256 differs (6): "
+                   "app/module_0.py, app/module_1.py, app/module_2.py and 3 more")
+
+
+def test_a_file_missing_from_the_archive_is_refused(root, artifact):
+    repack(artifact, lambda name, data: None if name == "dist/index.html" else data)
+    assert_refused(verify(root, artifact), artifact, "files missing (1): dist/index.html")
+
+
+def test_a_file_the_manifest_does_not_list_is_refused(root, artifact):
+    repack(artifact, extra=[(tarfile.TarInfo("./app/backdoor.py"), b"import os\n")])
+    assert_refused(verify(root, artifact), artifact, "files the manifest does not list (1): app/backdoor.py")
+
+
+def test_an_archive_whose_own_manifest_differs_from_the_given_one_is_refused(root, artifact):
+    repack(artifact, lambda name, data: data.replace(b"c0ffee", b"bad") if name == "manifest.json" else data)
+    assert_refused(verify(root, artifact), artifact, "its own manifest.json differs from the manifest given")
+
+
+def test_an_archive_without_its_manifest_is_refused(root, artifact):
+    repack(artifact, lambda name, data: None if name == "manifest.json" else data)
+    assert_refused(verify(root, artifact), artifact, "it holds no manifest.json")
+
+
+def special(name, kind, target=""):
+    member = tarfile.TarInfo(name)
+    member.type, member.linkname = kind, target
+    return member, None
+
+
+@pytest.mark.parametrize("member, reason", [
+    (special("./app/link.py", tarfile.SYMTYPE, "/etc/shadow"), "./app/link.py (a link or special file)"),
+    (special("./app/hard.py", tarfile.LNKTYPE, "./app/module_0.py"), "./app/hard.py (a link or special file)"),
+    (special("./app/tty", tarfile.CHRTYPE), "./app/tty (a link or special file)"),
+    ((tarfile.TarInfo("/etc/cron.d/cams"), b"* * * * * root id\n"), "/etc/cron.d/cams (outside the release"),
+    ((tarfile.TarInfo("./app/../../../etc/cron.d/cams"), b"* * * * * root id\n"), "./app/../../../etc/cron.d/cams"),
+], ids=["symbolic link", "hard link", "device", "absolute path", "parent directory"])
+def test_a_member_that_could_write_outside_its_file_is_refused(root, artifact, member, reason):
+    repack(artifact, extra=[member])
+    assert_refused(verify(root, artifact), artifact, "unsafe members (1): ", reason)
+
+
+@pytest.mark.parametrize("damage, reason", [
+    (lambda data: data[:200], "files missing (6)"),
+    (lambda data: b"<html>502 Bad Gateway</html>\n", "it cannot be read"),
+], ids=["truncated", "not an archive"])
+def test_a_damaged_download_is_refused(root, artifact, damage, reason):
+    artifact.write_bytes(damage(artifact.read_bytes()))
+    assert_refused(verify(root, artifact), artifact, reason)

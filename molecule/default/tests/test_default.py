@@ -2,6 +2,7 @@
 import json
 import os
 import pathlib
+import re
 import socket
 import ssl
 import subprocess
@@ -452,3 +453,43 @@ def test_maintenance_mode_answers_503_until_it_is_taken_down(host):
     finally:
         maintenance()
     assert get(host, "/health/")[0] == 200
+
+
+# An artifact changed after its build, refused by the host ----------------------------------------------------------
+
+def without_colour(output):
+    """Ansible's output as words: no colour codes (Molecule forces colour), no line breaks of its YAML results."""
+    return " ".join(re.sub(r"\x1b\[[0-9;]*m", "", output).split())
+
+
+def test_an_artifact_changed_after_its_build_is_refused_and_traffic_stays(host, current_release, tmp_path):
+    """One build of a scratch commit, one file rewritten inside its archive (the manifest kept), one deploy: the host
+    refuses the artifact before unpacking it and keeps serving what it served."""
+    repo, artifacts, stage = tmp_path / "repo", tmp_path / "artifacts", tmp_path / "stage"
+    run("git", "clone", "-q", "--shared", str(PROJECT), str(repo))
+    with (repo / "app" / "backend" / "wsgi.py").open("a") as wsgi:
+        wsgi.write("\n# a release of its own, to tamper with\n")
+    git = ("git", "-C", str(repo), "-c", "user.name=molecule", "-c", "user.email=molecule@test")
+    run(*git, "commit", "-q", "-am", "a release to tamper with")
+    release = run(*git, "rev-parse", "HEAD:app").stdout.strip()[:12]
+    # Artifacts of their own, so that the tampered one is never reused from the project's .artifacts/.
+    options = ("-i", os.environ["MOLECULE_INVENTORY_FILE"], "-e", f"cams_app_repo_dir={repo}",
+               "-e", "cams_app_ref=HEAD", "-e", f"cams_app_artifact_dir={artifacts}")
+    run("ansible-playbook", *options, str(PROJECT / "playbooks" / "build.yml"), timeout=900)
+
+    archive = artifacts / f"cams-{release}.tar.gz"
+    stage.mkdir()
+    run("tar", "-xzf", str(archive), "-C", str(stage))
+    with (stage / "app" / "backend" / "wsgi.py").open("a") as wsgi:
+        wsgi.write("import os; os.system('id')\n")
+    run("tar", "-C", str(stage), "--owner=0", "--group=0", "--numeric-owner", "-czf", str(archive), ".")
+
+    deploy = run("ansible-playbook", *options, str(PROJECT / "playbooks" / "deploy.yml"), check=False, timeout=900)
+    output = without_colour(deploy.stdout + deploy.stderr)
+    assert deploy.returncode != 0, output
+    assert (f"release {release}: artifact /srv/cams/artifacts/cams-{release}.tar.gz does not match its manifest "
+            f"/srv/cams/artifacts/cams-{release}.json: files whose SHA-256 differs (1): app/backend/wsgi.py") in output
+    assert f"Traffic stays on release {current_release}." in output
+    assert json.loads(get(host, "/health/")[2])["release"]["id"] == current_release
+    assert not host.file(f"/srv/cams/releases/{release}").exists, "nothing of it was unpacked"
+    assert host.check_output("cams-release state %s", release) == "failed"
