@@ -51,7 +51,7 @@ fi
 work=$(mktemp -d)
 eval "$(ssh-agent -s -a "$work/agent.sock")" >/dev/null
 trap 'ssh-agent -k >/dev/null; rm -rf "$work"' EXIT
-ssh-add -q - <<<"$CAMS_SSH_KEY"
+printf '%s\n' "$CAMS_SSH_KEY" | ssh-add -q -  # through a pipe: the key never touches the disk
 unset CAMS_SSH_KEY
 printf '%s\n' "$CAMS_KNOWN_HOSTS" >"$work/known_hosts"
 export ANSIBLE_HOST_KEY_CHECKING=true
