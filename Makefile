@@ -8,7 +8,9 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export ANSIBLE_ROLES_PATH := $(abspath roles)
 CAMS_LOCAL_HTTPS_PORT ?= 8443
 export CAMS_LOCAL_HTTPS_PORT
-ENV ?= staging
+# The environment a target acts on (dev, staging, prod): never a default, so that none is acted on by mistake.
+ENV ?=
+require_env = $(if $(ENV),,$(error $@ needs ENV=dev|staging|prod, e.g. make $@ ENV=staging))
 
 .PHONY: help
 help: ## List the targets
@@ -50,7 +52,22 @@ compose-down: ## Stop the dev stack, keeping its database (scripts/compose.sh do
 
 .PHONY: deploy
 deploy: ## Code-only deploy of ENV (dev|staging|prod) from its branch tip
+	$(require_env)
 	$(BIN)/ansible-playbook -i inventories/$(ENV) playbooks/deploy.yml
+
+.PHONY: status
+status: ## Where ENV stands, host by host (exit 1 if unhealthy); no ENV: all three and their branches [ARGS=--json]
+	$(BIN)/python -m ops status $(ENV) $(ARGS)
+
+.PHONY: logs
+logs: ## Journals of ENV's hosts, by time [ARGS="--service app --since '10 min ago' --follow"]
+	$(require_env)
+	$(BIN)/python -m ops logs $(ENV) $(ARGS)
+
+.PHONY: lock
+lock: ## ENV's deploy lock for planned work: ARGS='acquire -m "why"', ARGS=release, ARGS=status
+	$(require_env)
+	$(BIN)/python -m ops lock $(ENV) $(or $(ARGS),status)
 
 .PHONY: test
 test: bootstrap test-app test-tools lint test-molecule ## Every test: app, frontend, tools, lint, Molecule scenarios

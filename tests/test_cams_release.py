@@ -22,7 +22,8 @@ def root(tmp_path):
     tool = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     tool.filters["comment"] = lambda text: f"#\n# {text}\n#"
     (tmp_path / "cams-release").write_text(
-        tool.from_string(TEMPLATE.read_text()).render(ansible_managed="Ansible managed", cams_root=str(root))
+        tool.from_string(TEMPLATE.read_text()).render(
+            ansible_managed="Ansible managed", cams_root=str(root), cams_environment="staging")
     )
     return root
 
@@ -348,3 +349,62 @@ def test_a_member_that_could_write_outside_its_file_is_refused(root, artifact, m
 def test_a_damaged_download_is_refused(root, artifact, damage, reason):
     artifact.write_bytes(damage(artifact.read_bytes()))
     assert_refused(verify(root, artifact), artifact, reason)
+
+
+def lock_file(root):
+    return json.loads((root / "deploy.lock").read_text())
+
+
+def hold_an_old_lock(root, **fields):
+    """A lock taken an hour ago, as a run (or an operator) left it."""
+    acquired = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=1)
+    lock = {"holder": "alice@laptop", "run_id": "run-a", "acquired_at": acquired.isoformat(timespec="seconds"),
+            "message": "", **fields}
+    (root / "deploy.lock").write_text(json.dumps(lock))
+
+
+def test_a_deploy_refused_by_planned_work_says_who_why_since_when_and_how_it_ends(root):
+    run(root, "lock", "acquire", "--holder", "alice@laptop", "--run-id", "planned-1", "--message", "db maintenance")
+    acquired_at = lock_file(root)["acquired_at"]
+    refused = run(root, "lock", "acquire", "--holder", "ci@runner", "--run-id", "run-b", check=False)
+    assert refused.returncode == 3
+    for what in ("alice@laptop", "db maintenance", acquired_at, "make lock ENV=staging ARGS=release"):
+        assert what in refused.stderr, (what, refused.stderr)
+
+
+def test_breaking_a_stale_lock_leaves_planned_work_alone(root):
+    hold_an_old_lock(root, message="db maintenance")
+    refused = run(root, "lock", "acquire", "--holder", "ci", "--run-id", "run-b", "--break-stale", check=False)
+    assert refused.returncode == 3 and "db maintenance" in refused.stderr
+    assert lock_file(root)["message"] == "db maintenance"
+
+
+def test_lock_status_prints_the_lock_as_json_or_that_it_is_free(root):
+    assert run(root, "lock", "status").stdout.strip() == "free"
+    hold_an_old_lock(root, message="db maintenance")
+    status = json.loads(run(root, "lock", "status").stdout)
+    assert (status["holder"], status["run_id"], status["message"]) == ("alice@laptop", "run-a", "db maintenance")
+    assert 3600 <= status["age_seconds"] < 3700
+
+
+def test_an_operator_releases_planned_work(root):
+    run(root, "lock", "acquire", "--holder", "alice", "--run-id", "planned-1", "--message", "db maintenance")
+    released = run(root, "lock", "release")
+    assert released.stdout.startswith("released: ") and "db maintenance" in released.stdout
+    assert run(root, "lock", "status").stdout.strip() == "free"
+    assert run(root, "lock", "release").stdout.strip() == "free", "releasing a free lock is no error"
+
+
+def test_an_operator_releases_a_deploys_lock_only_with_force(root):
+    hold_an_old_lock(root)
+    refused = run(root, "lock", "release", check=False)
+    assert refused.returncode == 3
+    assert "alice@laptop" in refused.stderr and "run-a" in refused.stderr and "--force" in refused.stderr
+    assert lock_file(root)["run_id"] == "run-a"
+    assert run(root, "lock", "release", "--force").stdout.startswith("released: deploy lock held by alice@laptop")
+    assert not (root / "deploy.lock").exists()
+
+
+def test_acquiring_needs_a_run_id(root):
+    refused = run(root, "lock", "acquire", "--holder", "alice", check=False)
+    assert refused.returncode == 2 and "--run-id" in refused.stderr

@@ -11,8 +11,10 @@ import json
 import threading
 import os
 import pathlib
+import queue
 import re
 import shutil
+import signal
 import ssl
 import subprocess
 import time
@@ -939,3 +941,110 @@ def test_secrets_rotate_and_a_setting_changes_behind_the_gate_and_no_secret_reac
         assert secret not in output, f"a secret is in the playbook output, near: {output[output.index(secret) - 300:][:400]}"
         for host, journal in journals.items():
             assert secret not in journal, f"a secret is in {host}'s journal"
+
+
+# make status, lock and logs (python -m ops) on the scenario's hosts, as an operator runs them ----------------------
+
+
+def ops(*args, **popen):
+    """`.venv/bin/python -m ops ARGS` on the scenario's inventory (CAMS_INVENTORY_<ENV>), with Molecule's ANSIBLE_CONFIG.
+    With `popen`, the started process."""
+    argv = [str(PROJECT / ".venv" / "bin" / "python"), "-m", "ops", *args]
+    env = {**os.environ, f"CAMS_INVENTORY_{ENVIRONMENT.upper()}": INVENTORY}
+    if popen:
+        return subprocess.Popen(argv, cwd=PROJECT, env=env, text=True, **popen)
+    return subprocess.run(argv, cwd=PROJECT, env=env, capture_output=True, text=True)
+
+
+def ops_status():
+    answer = ops("status", ENVIRONMENT, "--json")
+    return answer.returncode, json.loads(answer.stdout)
+
+
+def test_status_is_healthy_with_the_release_on_every_app_host():
+    returncode, status = ops_status()
+    assert returncode == 0 and status["healthy"], status["problems"]
+    assert set(status["hosts"]) == {BALANCER, DB_HOST, BACKUP_HOST, *APP_HOSTS}
+    releases = [status["hosts"][host]["release"] for host in APP_HOSTS]
+    assert [release["id"] for release in releases] == [serving(host) for host in APP_HOSTS], "what nginx serves"
+    assert len({release["id"] for release in releases}) == 1
+    assert all(release["sha"] and release["deployed_at"] and release["deployed_by"] for release in releases)
+    for host in APP_HOSTS:
+        seen = status["hosts"][host]
+        assert (seen["health"]["status"], seen["ready"], seen["nginx"], seen["balancers"]) == (
+            "ok", True, "active", {BALANCER: "UP"})
+        assert releases[0]["id"] in [entry["release_id"] for entry in seen["last_deploys"]], "from the ledger"
+    assert status["lock"] is None
+    assert status["backups"]["last"] and status["backups"]["problems"] == [] and status["backups"]["off_host"]
+    assert status["summary"].startswith(f"{ENVIRONMENT}: healthy; release {releases[0]['id']}")
+
+
+def test_status_names_a_stopped_nginx_and_a_stale_deploy_lock_until_they_are_gone():
+    web = APP_HOSTS[0]
+    dead_run = {"holder": "someone@elsewhere", "run_id": "dead-run", "acquired_at": "2020-01-01T00:00:00+00:00"}
+    on(APP_HOSTS[0], f"echo '{json.dumps(dead_run)}' > {ROOT}/deploy.lock")
+    on(web, "systemctl stop nginx")
+    try:
+        while not balancer_status(web).startswith("DOWN"):
+            time.sleep(0.5)
+        returncode, status = ops_status()
+        problems = "\n".join(status["problems"])
+        assert returncode == 1 and not status["healthy"]
+        assert f"{web}: nginx is inactive" in problems
+        assert f"{BALANCER} has {web} DOWN" in problems
+        assert "the deploy lock of run dead-run (someone@elsewhere)" in problems and "release --force" in problems
+        assert status["hosts"][web]["ready"], "the app itself still answers: the failure names its component"
+    finally:
+        on(web, "systemctl start nginx")
+    kept = ops("lock", ENVIRONMENT, "release")
+    assert kept.returncode == 1 and "dead-run" in kept.stderr and "--force" in kept.stderr, "a deploy's lock"
+    assert ops("lock", ENVIRONMENT, "release", "--force").returncode == 0
+    while balancer_status(web) != "UP":
+        time.sleep(0.5)
+    returncode, status = ops_status()
+    assert returncode == 0, status["problems"]
+
+
+def test_a_lock_for_planned_work_refuses_deploys_with_its_message_until_released():
+    taken = ops("lock", ENVIRONMENT, "acquire", "-m", "db maintenance")
+    assert taken.returncode == 0 and "for planned work" in taken.stdout and "db maintenance" in taken.stdout, taken
+    # What a deploy's first step runs (cams_app's lock.yml).
+    refused = on(APP_HOSTS[0], "cams-release lock acquire --holder ci@runner --run-id deploy-run", check=False)
+    assert refused.returncode == 3
+    assert "db maintenance" in refused.stderr and f"make lock ENV={ENVIRONMENT} ARGS=release" in refused.stderr
+    released = ops("lock", ENVIRONMENT, "release")
+    assert released.returncode == 0 and released.stdout.strip() == f"{ENVIRONMENT}: deploy lock released: free"
+    assert on(APP_HOSTS[0], "cams-release lock status").stdout.strip() == "free"
+
+
+def test_logs_interleave_every_hosts_journal_by_time():
+    marker = f"ops-logs-{time.time_ns()}"
+    hosts = [BALANCER, *APP_HOSTS, DB_HOST, BACKUP_HOST]
+    for host in hosts:
+        on(host, f"logger --tag ops-test {marker}")
+    answer = ops("logs", ENVIRONMENT, "--since", "2 min ago")
+    assert answer.returncode == 0, answer.stderr
+    lines = [line for line in answer.stdout.splitlines() if line.split(" ", 1)[0] in hosts]
+    assert sorted(line.split()[0] for line in lines if line.endswith(f": {marker}")) == sorted(hosts)
+    times = [line.split()[1] for line in lines]
+    assert times == sorted(times), "one stream, in time order"
+
+
+def test_logs_follow_prints_new_lines_as_they_arrive_until_interrupted():
+    follower = ops("logs", ENVIRONMENT, "--service", "app", "--follow", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in follower.stdout], daemon=True).start()
+    marker = f"ops-follow-{time.time_ns()}"
+    try:
+        # Once a first line of the host's app journal arrived, its journalctl follows; then a request, which gunicorn's
+        # access log writes to that journal.
+        while not lines.get(timeout=120).startswith(APP_HOSTS[0]):
+            pass
+        on(APP_HOSTS[0], f"{CURL} -o /dev/null https://{PUBLIC_HOST}/health/?{marker}")
+        while marker not in (line := lines.get(timeout=120)):
+            pass
+        assert line.startswith(APP_HOSTS[0])
+    finally:
+        follower.send_signal(signal.SIGINT)
+        follower.wait(timeout=30)
+    assert follower.returncode == 0, follower.stderr.read()
