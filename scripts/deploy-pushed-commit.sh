@@ -8,7 +8,8 @@
 # Environment:
 #   CAMS_SSH_KEY        private key of the environment's CI operator, held by an ssh-agent of this run only
 #   CAMS_KNOWN_HOSTS    the environment's pinned host keys (known_hosts lines): an unknown or changed key stops ssh
-#   CAMS_VAULT_PASSWORD_<ENV>  read by scripts/vault-password-client
+#   CAMS_VAULT_PASSWORD the environment's vault password (handed to scripts/vault-password-client as
+#                       CAMS_VAULT_PASSWORD_<ENV>, which it reads)
 #   GITHUB_RUN_ID, GITHUB_ACTOR  name the deploy (CAMS_DEPLOYED_BY); GitHub Actions sets them
 #   GITHUB_TOKEN        optional: lets git read a private origin; nothing after that check sees it
 set -euo pipefail
@@ -20,13 +21,9 @@ usage() {
 }
 [ $# -eq 2 ] || usage
 environment=$1 sha=$2
-# The branch each environment tracks, as cams_app_branch (roles/cams_app/defaults/main.yml) derives it.
-case $environment in
-  dev) branch=develop ;;
-  staging) branch=staging ;;
-  prod) branch=main ;;
-  *) usage ;;
-esac
+# The branch the environment tracks, from its one home (cams_environment_branches, through ops.environments).
+branch=$(.venv/bin/python -c 'import ops.environments as e, sys; print(e.branch_of(sys.argv[1]))' "$environment" \
+  2>/dev/null) || usage
 [[ $sha =~ ^[0-9a-f]{40}$ ]] || usage
 
 origin_tip() {
@@ -54,6 +51,10 @@ trap 'ssh-agent -k >/dev/null; rm -rf "$work"' EXIT
 printf '%s\n' "$CAMS_SSH_KEY" | ssh-add -q -  # through a pipe: the key never touches the disk
 unset CAMS_SSH_KEY
 printf '%s\n' "$CAMS_KNOWN_HOSTS" >"$work/known_hosts"
+if [ -n "${CAMS_VAULT_PASSWORD:-}" ]; then
+  export "CAMS_VAULT_PASSWORD_${environment^^}=$CAMS_VAULT_PASSWORD"
+  unset CAMS_VAULT_PASSWORD
+fi
 export ANSIBLE_HOST_KEY_CHECKING=true
 export ANSIBLE_SSH_EXTRA_ARGS="-o StrictHostKeyChecking=yes -o UserKnownHostsFile=$work/known_hosts -o GlobalKnownHostsFile=/dev/null"
 # The operator every environment's hosts list (ssh_access_operators) with that environment's CI key.

@@ -61,7 +61,7 @@ def ci_environment(tmp_path, checkout):
     return {
         "CAMS_SSH_KEY": (tmp_path / "ci_key").read_text(),
         "CAMS_KNOWN_HOSTS": f"127.0.0.1 {host_key[0]} {host_key[1]}",
-        "CAMS_VAULT_PASSWORD_DEV": (tmp_path / "dev.pass").read_text().strip(),
+        "CAMS_VAULT_PASSWORD": (tmp_path / "dev.pass").read_text().strip(),
         "GITHUB_RUN_ID": "4242",
         "GITHUB_ACTOR": "alice",
     }
