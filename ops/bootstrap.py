@@ -89,9 +89,10 @@ def missing_branch(clone, env):
     source = branch_of(ENVIRONMENTS[-1] if env != ENVIRONMENTS[-1] else ENVIRONMENTS[-2])
     git = "git" if clone.path == REPOSITORY else f"git -C {clone}"
     return (f"{REMOTE} ({clone.remote_url()}) has no branch {branch}, which {env} deploys from. Create it from "
-            f"{source}, then bootstrap again:\n"
+            f"{source} (and locally: site.yml builds the local {branch}), then bootstrap again:\n"
             f"  {git} fetch {REMOTE}\n"
             f"  {git} push {REMOTE} {REMOTE}/{source}:refs/heads/{branch}\n"
+            f"  {git} fetch {REMOTE} {branch}:{branch}\n"
             f"  make bootstrap ENV={env}")
 
 
@@ -104,6 +105,9 @@ def ansible_cli(name):
 def inventory_of_hosts(inventory):
     """{hostname: first of cams_public_hostnames, groups: {group: [hosts]}}, as Ansible reads the inventory."""
     progress(f"reading {inventory}")
+    if not inventory.exists():
+        raise Unhealthy(f"There is no inventory {inventory}.\nNext: create it (docs/architecture.md, 'An environment'),"
+                        " or name it with --inventory, then bootstrap again.")
     result = subprocess.run([ansible_cli("ansible-inventory"), "-i", str(inventory), "--list"],
                             capture_output=True, text=True, cwd=REPOSITORY)
     if result.returncode != 0:
