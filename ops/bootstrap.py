@@ -62,7 +62,7 @@ def run(args) -> int:
         where = inventory_of_hosts(inventory)
         changed = converge(inventory, again)
         url = f"https://{where['hostname']}/"
-        health = wait_for_health(url, args.connect_to, args.cacert, args.timeout)
+        health = wait_for_health(env, url, args.connect_to, args.cacert, args.timeout)
     except GitError as error:
         print(f"{error}\nNext: check the clone's remote (git -C {clone} remote -v), then {again}.", file=sys.stderr)
         return 1
@@ -152,7 +152,7 @@ def converge(inventory, again):
     return sum(changed.values())
 
 
-def wait_for_health(url, connect_to, cacert, timeout):
+def wait_for_health(env, url, connect_to, cacert, timeout):
     """The /health/ answer once it reports ok; raises Unhealthy when it does not within `timeout` seconds."""
     hostname = url.split("/")[2]
     address, port = connection_target(connect_to or hostname)
@@ -167,13 +167,13 @@ def wait_for_health(url, connect_to, cacert, timeout):
             problem = f"it answered {answer}"
         except ssl.SSLCertVerificationError as error:
             raise Unhealthy(f"{url}health/: the certificate does not verify: {error.verify_message}.\n"
-                            "Next: --cacert FILE with the CA that signs it (e.g. .pki/<env>/ca.crt for self_signed),"
+                            f"Next: --cacert FILE with the CA that signs it (e.g. .pki/{env}/ca.crt for self_signed),"
                             " or --connect-to the environment's address.") from error
         except (OSError, http.client.HTTPException, ValueError) as error:
             problem = f"{type(error).__name__}: {error}"
         if time.monotonic() > deadline:
             raise Unhealthy(f"{url}health/ did not report ok within {timeout} s; last: {problem}.\n"
-                            "Next: make status ENV=<env> and make logs ENV=<env> say why; where DNS does not point "
+                            f"Next: make status ENV={env} and make logs ENV={env} say why; where DNS does not point "
                             "there yet, --connect-to the load balancer's address.")
         time.sleep(2)
 
@@ -202,7 +202,8 @@ class _HTTPSConnection(http.client.HTTPSConnection):
 def get_health(hostname, address, port, tls):
     connection = _HTTPSConnection(hostname, address, port, tls)
     try:
-        connection.request("GET", "/health/", headers={"Accept": "application/json"})
+        # Host as in the URL, whatever port the connection goes to (as curl --connect-to).
+        connection.request("GET", "/health/", headers={"Host": hostname, "Accept": "application/json"})
         response = connection.getresponse()
         body = response.read()
     finally:

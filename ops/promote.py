@@ -73,11 +73,17 @@ def run(args) -> int:
         return 2
     clone = Clone(args.repository)
     try:
-        progress(f"fetching {clone.remote_url()}")
-        clone.fetch()
+        return promote(clone, args)
     except GitError as error:
-        print(f"{error}\nNext: check the clone's remote (git -C {clone} remote -v) and try again.", file=sys.stderr)
+        print(f"{error}\nNext: check the clone and its remote (git -C {clone} remote -v), then try again.",
+              file=sys.stderr)
         return 1
+
+
+def promote(clone, args):
+    source, target = args.source, args.target
+    progress(f"fetching {clone.remote_url()}")
+    clone.fetch()
     tips = {branch: clone.tip(branch) for branch in (source, target)}
     for branch, tip in tips.items():
         if tip is None:
@@ -116,9 +122,8 @@ def run(args) -> int:
     try:
         clone.push(tips[source], target)
     except GitError as error:
-        print(f"{error}\nNext: someone pushed to {target} meanwhile; run the promotion again to see it.",
-              file=sys.stderr)
-        return 1
+        raise GitError(f"{error}\n{target} moved on origin meanwhile (run the promotion again to see how), or "
+                       "pushing to it is not allowed.") from error
     print(f"Promoted: {target} is now at {tips[source][:12]} (was {tips[target][:12]}). CI tests it and deploys "
           f"it to {environment_of_branch(target)}: follow with make status ENV={environment_of_branch(target)}")
     return 0

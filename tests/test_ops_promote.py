@@ -157,3 +157,14 @@ def test_only_develop_to_staging_and_staging_to_main_are_promotions(origin, oper
     refused = promote(operator, unreachable, *pair)
     assert refused.returncode == 2
     assert "'promote develop staging' or 'promote staging main'" in refused.stderr
+
+
+def test_a_push_origin_refuses_fails_with_the_reason(origin, operator, unreachable, two_migrations_on_develop):
+    hook = origin / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'staging is protected' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    staging = tip(origin, "staging")
+    refused = promote(operator, unreachable, "develop", "staging", "--yes")
+    assert refused.returncode == 1
+    assert "staging is protected" in refused.stderr and "Next:" in refused.stderr
+    assert tip(origin, "staging") == staging
