@@ -46,8 +46,12 @@ def add_parser(subparsers):
     parser.set_defaults(handler=run)
 
 
+def stamp():
+    return f"[bootstrap {time.monotonic() - STARTED:4.0f} s]"
+
+
 def progress(message):
-    print(f"[{time.monotonic() - STARTED:5.1f}s] {message}", file=sys.stderr, flush=True)
+    print(stamp(), message, file=sys.stderr, flush=True)
 
 
 def run(args) -> int:
@@ -140,8 +144,7 @@ def converge(inventory, again):
                           text=True, bufsize=1) as playbook:
         for line in playbook.stdout:
             plain = ANSI.sub("", line)
-            marker = f"[{time.monotonic() - STARTED:5.1f}s] " if plain.startswith(("PLAY ", "TASK ")) else ""
-            sys.stderr.write(marker + line)
+            sys.stderr.write(f"{stamp()} {line}" if plain.startswith(("PLAY ", "TASK ")) else line)
             in_recap = in_recap or plain.startswith("PLAY RECAP")
             recap = RECAP.match(plain) if in_recap else None
             if recap:

@@ -62,7 +62,7 @@ def add_parser(subparsers):
 
 
 def progress(message):
-    print(f"[{time.monotonic() - STARTED:5.1f}s] {message}", file=sys.stderr, flush=True)
+    print(f"[promote {time.monotonic() - STARTED:4.0f} s] {message}", file=sys.stderr, flush=True)
 
 
 def run(args) -> int:

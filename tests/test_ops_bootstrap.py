@@ -35,7 +35,7 @@ def test_a_missing_branch_prints_the_commands_that_create_it_and_runs_nothing(tm
     assert "has no branch staging" in refused.stdout
     assert f"git -C {clone} push origin origin/main:refs/heads/staging" in refused.stdout
     assert "make bootstrap ENV=staging" in refused.stdout
-    steps = [line for line in refused.stderr.splitlines() if line.startswith("[")]
+    steps = [line for line in refused.stderr.splitlines() if line.startswith("[bootstrap ")]
     assert len(steps) == 1 and "for branch staging" in steps[0], "nothing but the branch check ran"
     assert git(tmp_path / "origin.git", "branch", "--list", "staging") == "", "origin is left as it was"
 
