@@ -58,7 +58,7 @@ def add_parser(subparsers):
     parser.add_argument("--inventory", type=pathlib.Path,
                         help="FROM's environment's inventory, where its running release is read "
                              "(default: inventories/<env> or CAMS_INVENTORY_<ENV>)")
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, parser=parser)
 
 
 def progress(message):
@@ -66,11 +66,9 @@ def progress(message):
 
 
 def run(args) -> int:
-    source, target = args.source, args.target
-    if (source, target) not in promotions():
+    if (args.source, args.target) not in promotions():
         allowed = " or ".join(f"'promote {a} {b}'" for a, b in promotions())
-        print(f"python -m ops promote: error: cannot promote {source} to {target}: {allowed}", file=sys.stderr)
-        return 2
+        args.parser.error(f"cannot promote {args.source} to {args.target}: {allowed}")  # exits 2
     clone = Clone(args.repository)
     try:
         return promote(clone, args)
@@ -195,14 +193,13 @@ def running_in(env, release, inventory):
     try:
         # Imported here: any reason the environment cannot be read (even a missing module) is an answer, not a crash.
         from ops import status
-        hosts = status.collect(env, inventory=inventory)["hosts"]
+        state = status.collect(env, inventory=inventory)
     except Exception as error:  # noqa: BLE001 - what promote shows stands without it
-        return f"not known: {type(error).__name__}: {error}".strip()
-    serving = {name: (host.get("release") or {}).get("id") for name, host in hosts.items()
-               if "appservers" in host.get("groups", [])}
-    if serving and all(running == release for running in serving.values()):
-        return f"yes, it runs on {', '.join(sorted(serving))}"
+        return f"not known: {type(error).__name__}: {error}"
+    serving = {name: host["release"]["id"] for name, host in state["hosts"].items() if host.get("release")}
     if not serving:
-        return "not known: the inventory has no app host"
-    others = ", ".join(f"{name} runs {running or 'nothing'}" for name, running in sorted(serving.items()))
-    return f"NO ({others}): it has not been tested there yet"
+        return f"not known: {'; '.join(state['problems']) or 'no host runs a release'}"
+    if set(serving.values()) == {release}:
+        return f"yes, on {', '.join(sorted(serving))}"
+    others = ", ".join(f"{name} runs {running}" for name, running in sorted(serving.items()))
+    return f"NO ({others}): {env} has not run it yet"
