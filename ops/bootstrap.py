@@ -21,8 +21,8 @@ RECAP = re.compile(r"^(?P<host>\S+)\s+:\s+ok=\d+\s+changed=(?P<changed>\d+)\s+un
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-class Unhealthy(Exception):
-    """The environment does not answer as it should; the message ends with the next step."""
+class StepFailed(Exception):
+    """A step of the bootstrap failed; the message ends with the next step."""
 
 
 def add_parser(subparsers):
@@ -63,14 +63,14 @@ def run(args) -> int:
         if not branch_exists(clone, branch_of(env)):
             print(missing_branch(clone, env))
             return 1
-        where = inventory_of_hosts(inventory)
+        where = inventory_of_hosts(inventory, again)
         changed = converge(inventory, again)
         url = f"https://{where['hostname']}/"
-        health = wait_for_health(env, url, args.connect_to, args.cacert, args.timeout)
+        health = wait_for_health(url, args.connect_to, args.cacert, args.timeout, env)
     except GitError as error:
         print(f"{error}\nNext: check the clone's remote (git -C {clone} remote -v), then {again}.", file=sys.stderr)
         return 1
-    except Unhealthy as error:
+    except StepFailed as error:
         print(error, file=sys.stderr)
         return 1
     release = health["release"]
@@ -106,23 +106,23 @@ def ansible_cli(name):
     return str(beside) if beside.exists() else (shutil.which(name) or name)
 
 
-def inventory_of_hosts(inventory):
+def inventory_of_hosts(inventory, again):
     """{hostname: first of cams_public_hostnames, groups: {group: [hosts]}}, as Ansible reads the inventory."""
     progress(f"reading {inventory}")
     if not inventory.exists():
-        raise Unhealthy(f"There is no inventory {inventory}.\nNext: create it (docs/architecture.md, 'An environment'),"
-                        " or name it with --inventory, then bootstrap again.")
+        raise StepFailed(f"There is no inventory {inventory}.\nNext: create it (docs/architecture.md, 'An "
+                         f"environment') or name another with --inventory, then {again}")
     result = subprocess.run([ansible_cli("ansible-inventory"), "-i", str(inventory), "--list"],
                             capture_output=True, text=True, cwd=REPOSITORY)
     if result.returncode != 0:
-        raise Unhealthy(f"ansible-inventory -i {inventory} failed:\n{result.stderr.strip()}\n"
-                        f"Next: fix the inventory (or its vault password: scripts/new-vault.sh), then bootstrap again.")
+        raise StepFailed(f"ansible-inventory -i {inventory} failed:\n{result.stderr.strip()}\n"
+                         f"Next: fix the inventory (or its vault password: scripts/new-vault.sh), then {again}")
     listing = json.loads(result.stdout)
     names = [host_vars["cams_public_hostnames"] for host_vars in listing["_meta"]["hostvars"].values()
              if host_vars.get("cams_public_hostnames")]
     if not names:
-        raise Unhealthy(f"{inventory} sets no cams_public_hostnames.\n"
-                        "Next: set it in the inventory's group_vars/all/main.yml, then bootstrap again.")
+        raise StepFailed(f"{inventory} sets no cams_public_hostnames.\n"
+                         f"Next: set it in the inventory's group_vars/all/main.yml, then {again}")
 
     def members(group):
         entry = listing.get(group, {})
@@ -150,13 +150,13 @@ def converge(inventory, again):
             if recap:
                 changed[recap["host"]] = int(recap["changed"])
     if playbook.returncode != 0:
-        raise Unhealthy(f"site.yml failed (exit {playbook.returncode}): its output above says where.\n"
-                        f"Next: fix that, then {again} (a re-run is safe).")
+        raise StepFailed(f"site.yml failed (exit {playbook.returncode}): its output above says where.\n"
+                         f"Next: fix that, then {again} (a re-run is safe)")
     return sum(changed.values())
 
 
-def wait_for_health(env, url, connect_to, cacert, timeout):
-    """The /health/ answer once it reports ok; raises Unhealthy when it does not within `timeout` seconds."""
+def wait_for_health(url, connect_to, cacert, timeout, env):
+    """The /health/ answer once it reports ok; raises StepFailed when it does not within `timeout` seconds."""
     hostname = url.split("/")[2]
     address, port = connection_target(connect_to or hostname)
     tls = ssl.create_default_context(cafile=cacert)
@@ -169,15 +169,15 @@ def wait_for_health(env, url, connect_to, cacert, timeout):
                 return answer
             problem = f"it answered {answer}"
         except ssl.SSLCertVerificationError as error:
-            raise Unhealthy(f"{url}health/: the certificate does not verify: {error.verify_message}.\n"
-                            f"Next: --cacert FILE with the CA that signs it (e.g. .pki/{env}/ca.crt for self_signed),"
-                            " or --connect-to the environment's address.") from error
+            raise StepFailed(f"{url}health/: the certificate does not verify: {error.verify_message}.\n"
+                             f"Next: --cacert FILE with the CA that signs it (e.g. .pki/{env}/ca.crt for self_signed),"
+                             " or --connect-to the environment's address.") from error
         except (OSError, http.client.HTTPException, ValueError) as error:
             problem = f"{type(error).__name__}: {error}"
         if time.monotonic() > deadline:
-            raise Unhealthy(f"{url}health/ did not report ok within {timeout} s; last: {problem}.\n"
-                            f"Next: make status ENV={env} and make logs ENV={env} say why; where DNS does not point "
-                            "there yet, --connect-to the load balancer's address.")
+            raise StepFailed(f"{url}health/ did not report ok within {timeout} s; last: {problem}.\n"
+                             f"Next: make status ENV={env} and make logs ENV={env} say why; where DNS does not point "
+                             "there yet, --connect-to the load balancer's address.")
         time.sleep(2)
 
 
