@@ -945,6 +945,17 @@ def test_secrets_rotate_and_a_setting_changes_behind_the_gate_and_no_secret_reac
 # --- The operator's bootstrap (ops/bootstrap.py, `make bootstrap ENV=...`), for real on the converged environment --
 
 
+def changed_tasks(output):
+    """The tasks of an ansible-playbook output that changed something, with the hosts they changed."""
+    task, changed = None, []
+    for line in output.splitlines():
+        if "TASK [" in line:
+            task = line[line.index("TASK [") + 6:].split("]")[0]
+        elif line.startswith("changed: "):
+            changed.append(f"{task}: {line.split()[1]}")
+    return changed
+
+
 def test_bootstrap_of_the_converged_environment_changes_nothing_and_says_where_it_lives(request, acme_root, repo, v1,
                                                                                         tmp_path):
     """`python -m ops bootstrap <env>` as an operator runs it, its inventory the scenario's: the environment's branch is
@@ -969,6 +980,6 @@ def test_bootstrap_of_the_converged_environment_changes_nothing_and_says_where_i
     assert bootstrap.returncode == 0, f"{bootstrap.stdout}\n{bootstrap.stderr}"
     summary = bootstrap.stdout.splitlines()
     assert summary[0].startswith(f"{ENVIRONMENT} bootstrapped: site.yml changed=0; https://{PUBLIC_HOST}/ is healthy "
-                                 f"and runs release {v1} "), bootstrap.stdout
+                                 f"and runs release {v1} "), (bootstrap.stdout, changed_tasks(bootstrap.stderr))
     assert f"  appservers: {', '.join(sorted(APP_HOSTS))}" in summary
     assert f"  loadbalancers: {BALANCER}" in summary
