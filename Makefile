@@ -16,12 +16,12 @@ require_env = $(if $(ENV),,$(error $@ needs ENV=dev|staging|prod, e.g. make $@ E
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-.PHONY: bootstrap
-bootstrap: ## Set up this machine as a control node (apt packages, venv, docker engine, base image)
+.PHONY: setup
+setup: ## Set up this machine as a control node (apt packages, venv, docker engine, base image)
 	scripts/bootstrap.sh
 
 .PHONY: up
-up: bootstrap ## Start the local VM, deploy it with site.yml over SSH, print its URL and /health/
+up: setup ## Start the local VM, deploy it with site.yml over SSH, print its URL and /health/
 	scripts/local-vm.sh up
 	@scripts/new-vault.sh local
 	$(BIN)/ansible-playbook -i inventories/local site.yml
@@ -69,8 +69,17 @@ lock: ## ENV's deploy lock for planned work: ARGS='acquire -m "why"', ARGS=relea
 	$(require_env)
 	$(BIN)/python -m ops lock $(ENV) $(or $(ARGS),status)
 
+.PHONY: bootstrap
+bootstrap: ## Bare VMs -> running ENV (dev|staging|prod): its branch on origin, site.yml, /health/ [ARGS=--connect-to ADDRESS]
+	$(require_env)
+	$(BIN)/python -m ops bootstrap $(ENV) $(ARGS)
+
+.PHONY: promote
+promote: ## Fast-forward TO to FROM's tested tip (FROM=develop TO=staging, FROM=staging TO=main); shows it, ARGS=--yes pushes
+	$(BIN)/python -m ops promote $(FROM) $(TO) $(ARGS)
+
 .PHONY: test
-test: bootstrap test-app test-tools lint test-molecule ## Every test: app, frontend, tools, lint, Molecule scenarios
+test: setup test-app test-tools lint test-molecule ## Every test: app, frontend, tools, lint, Molecule scenarios
 
 .PHONY: test-app
 test-app: ## Django tests (own PostgreSQL), frontend unit tests and production build
@@ -96,5 +105,5 @@ test-molecule: ## Molecule: dev host from site.yml, then prod and staging (their
 	scripts/molecule-test.sh staging
 
 .PHONY: bench
-bench: bootstrap ## Converge, idempotence and deploy timings, and failed requests during a deploy
+bench: setup ## Converge, idempotence and deploy timings, and failed requests during a deploy
 	$(BIN)/python bench/lifecycle.py
