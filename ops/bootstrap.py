@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from ops.ansible import executable
+from ops.ansible import executable, progress as shared_progress
 from ops.environments import ENVIRONMENTS, REPOSITORY, branch_of, inventory_of
 from ops.git import REMOTE, Clone, GitError
 
@@ -51,7 +51,7 @@ def stamp():
 
 
 def progress(message):
-    print(stamp(), message, file=sys.stderr, flush=True)
+    shared_progress("bootstrap", STARTED, message)
 
 
 def run(args) -> int:

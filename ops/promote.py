@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 
+from ops.ansible import progress as shared_progress
 from ops.environments import ENVIRONMENTS, REPOSITORY, branch_of, environment_of_branch
 from ops.git import Clone, GitError
 
@@ -62,7 +63,7 @@ def add_parser(subparsers):
 
 
 def progress(message):
-    print(f"[promote {time.monotonic() - STARTED:4.0f} s] {message}", file=sys.stderr, flush=True)
+    shared_progress("promote", STARTED, message)
 
 
 def run(args) -> int:
