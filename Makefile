@@ -87,7 +87,7 @@ test-app: ## Django tests (own PostgreSQL), frontend unit tests and production b
 	cd app/frontend && npm ci --no-audit --no-fund --loglevel=error && npm test && npm run build
 
 .PHONY: test-tools
-test-tools: ## Tests of the deploy tooling (ledger, lock, prune) and the compose dev stack
+test-tools: ## Tests of the deploy tooling (cams-release, the operator's commands, CI's deploy script) and the compose dev stack
 	$(BIN)/python -m pytest tests
 
 .PHONY: lint
