@@ -12,8 +12,8 @@ import sys
 from ops.ansible import Failed, run_playbook
 from ops.environments import ENVIRONMENTS, REPOSITORY, branch_of, inventory_of
 
-# A deploy's lock older than this outlived its run: deploys take minutes, a restore of a large database an hour at
-# most. Planned work's lock has no age limit: an operator releases it.
+# A deploy's lock older than this outlived its run: deploys take minutes, and so does a restore, which holds it too
+# (docs/backups.md: RTO). Planned work's lock has no age limit: an operator releases it.
 STALE_DEPLOY_LOCK_SECONDS = 2 * 3600
 
 
@@ -146,7 +146,7 @@ def judge_app_host(env, name, app, problems, locks):
         host["release"] = {**current, "deployed_at": ran.get("finished_at"), "deployed_by": ran.get("deployed_by")}
     else:
         problems.append(f"{name}: no current release ({last_line(app['current']['stderr'])}). Next: make deploy "
-                        f"ENV={env}")
+                        f"ENV={env} (a new host: make bootstrap ENV={env})")
 
     health = app["health"]
     if int(health["status"]) == 200 and (health["json"] or {}).get("status") == "ok":
