@@ -67,9 +67,11 @@ def run_playbook(inventory, playbook, extra_vars=None, limit=None, *, errors_per
         argv += ["-e", json.dumps(extra_vars)]
     if limit:
         argv += ["--limit", limit]
-    # ANSIBLE_CONFIG, when set (the tests set Molecule's), wins over the repository's ansible.cfg.
+    # ANSIBLE_CONFIG, when set (the tests set Molecule's), wins over the repository's ansible.cfg; the playbooks
+    # need the repository's roles whichever configuration names them.
+    roles = os.pathsep.join(filter(None, [str(REPOSITORY / "roles"), os.environ.get("ANSIBLE_ROLES_PATH")]))
     env = {**os.environ, "ANSIBLE_STDOUT_CALLBACK": "ansible.posix.jsonl", "ANSIBLE_NOCOLOR": "1",
-           "ANSIBLE_FORCE_COLOR": "0"}
+           "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_ROLES_PATH": roles}
     started = time.monotonic()
     progress(label, started, f"ansible-playbook -i {inventory} {shown}")
     process = subprocess.Popen(argv, cwd=REPOSITORY, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -5,6 +5,7 @@ Ansible cannot stream, so it only says how it reaches each host (playbooks/conne
 every host at once through the same client: ssh (with sudo -n, as Ansible's become), docker exec (Molecule's
 containers) or directly (a local connection). Without --follow the journals are merged by time; with it, lines are
 printed as they arrive until Ctrl-C."""
+import concurrent.futures
 import datetime
 import heapq
 import json
@@ -29,6 +30,9 @@ SERVICES = {
     "backups": (["dbservers", "backupservers"], ["pgbackrest-backup@*", "pgbackrest-backup-*.timer"]),
 }
 DOCKER_CONNECTIONS = ("community.docker.docker", "docker")
+# docker exec leaves its process running when the client goes: a following journalctl ends when its stdin, which this
+# process holds open, closes (sh gives a background job /dev/null, hence fd 3).
+STDIN_BOUND = 'exec 3<&0; "$@" & child=$!; (cat <&3 >/dev/null; kill "$child" 2>/dev/null) & wait "$child"'
 
 
 def add_parser(subparsers):
@@ -95,8 +99,11 @@ def command_for(connection, argv):
             ssh += ["-l", user]
         return [*ssh, connection["host"], shlex.join(argv if user == "root" else ["sudo", "-n", *argv])]
     if kind in DOCKER_CONNECTIONS:
-        return ["docker", "exec", *(["--user", user] if user else []), connection["host"],
-                *(argv if user in (None, "root") else ["sudo", "-n", *argv])]
+        argv = argv if user in (None, "root") else ["sudo", "-n", *argv]
+        if "--follow" in argv:
+            return ["docker", "exec", "--interactive", *(["--user", user] if user else []), connection["host"],
+                    "sh", "-c", STDIN_BOUND, "sh", *argv]
+        return ["docker", "exec", *(["--user", user] if user else []), connection["host"], *argv]
     if kind == "local":
         return argv if os.geteuid() == 0 else ["sudo", "-n", *argv]
     raise ValueError(f"{connection['host']} is reached by the connection {kind}, which logs cannot stream from. "
@@ -106,7 +113,8 @@ def command_for(connection, argv):
 def line_of(host, width, entry):
     """`host  time  unit: message` of one journal entry (journalctl --output=json)."""
     at = datetime.datetime.fromtimestamp(int(entry["__REALTIME_TIMESTAMP"]) / 1e6, datetime.timezone.utc)
-    unit = entry.get("_SYSTEMD_UNIT") or entry.get("SYSLOG_IDENTIFIER") or entry.get("_COMM") or "?"
+    # UNIT: what systemd (PID 1, whose own unit is init.scope) says a message is about.
+    unit = entry.get("UNIT") or entry.get("_SYSTEMD_UNIT") or entry.get("SYSLOG_IDENTIFIER") or entry.get("_COMM") or "?"
     message = entry.get("MESSAGE", "")
     if isinstance(message, list):  # journald keeps non-UTF-8 messages as bytes
         message = bytes(message).decode(errors="replace")
@@ -129,22 +137,27 @@ def merge(journals):
     return [line_of(host, width, entry) for _, host, entry in heapq.merge(*streams, key=lambda item: item[:2])]
 
 
+def no_such_unit(returncode, stderr):
+    """journalctl (systemd 252) fails when no unit of the host matches a --unit pattern: that host has no such
+    journal, which is no failure."""
+    return returncode == 1 and "Failed to add filter for units: No data available" in stderr
+
+
 def failed(host, command, returncode, stderr):
     return (f"{host}: reading its journal failed (exit {returncode}: {stderr.strip() or 'no message'}). Next: try it "
             f"by hand: {shlex.join(command)}")
 
 
 def merged(commands):
-    processes = {host: subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                        errors="replace")
-                 for host, command in commands.items()}
-    journals, problems = {}, []
-    for host, process in processes.items():
-        out, err = process.communicate()
-        if process.returncode != 0:
-            problems.append(failed(host, commands[host], process.returncode, err))
-        journals[host] = list(entries(out.splitlines()))
-    for line in merge(journals):
+    def read(command):
+        return subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace")
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(commands)) as pool:
+        results = dict(zip(commands, pool.map(read, commands.values())))
+    problems = [failed(host, commands[host], result.returncode, result.stderr)
+                for host, result in results.items()
+                if result.returncode != 0 and not no_such_unit(result.returncode, result.stderr)]
+    for line in merge({host: list(entries(result.stdout.splitlines())) for host, result in results.items()}):
         print(line)
     for problem in problems:
         print(problem, file=sys.stderr)
@@ -154,8 +167,9 @@ def merged(commands):
 def follow(commands):
     width = max(len(host) for host in commands)
     lines = queue.Queue()
-    processes = {host: subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                        errors="replace", bufsize=1)
+    # Their stdin stays open, and empty, while they follow (STDIN_BOUND).
+    processes = {host: subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True, errors="replace", bufsize=1)
                  for host, command in commands.items()}
 
     def read(host, process):
@@ -175,12 +189,14 @@ def follow(commands):
                 continue
             host, returncode, err = item
             running -= 1
-            problems.append(failed(host, commands[host], returncode, err))
-            print(problems[-1], file=sys.stderr, flush=True)
+            if not no_such_unit(returncode, err):
+                problems.append(failed(host, commands[host], returncode, err))
+                print(problems[-1], file=sys.stderr, flush=True)
     except KeyboardInterrupt:
         pass
     finally:
         for process in processes.values():
+            process.stdin.close()
             if process.poll() is None:
                 process.terminate()
         for process in processes.values():

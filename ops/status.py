@@ -12,8 +12,8 @@ import sys
 from ops.ansible import Failed, run_playbook
 from ops.environments import ENVIRONMENTS, REPOSITORY, branch_of, inventory_of
 
-# A deploy's lock older than this outlived its run: deploys take minutes, a restore of a large database an hour at
-# most. Planned work's lock has no age limit: an operator releases it.
+# A deploy's lock older than this outlived its run: deploys take minutes, and so does a restore, which holds it too
+# (docs/backups.md: RTO). Planned work's lock has no age limit: an operator releases it.
 STALE_DEPLOY_LOCK_SECONDS = 2 * 3600
 
 
@@ -67,10 +67,20 @@ def unreachable(env, error):
 
 
 def judge(env, inventory, read):
+    if not read:
+        return unreachable(env, f"{inventory} names no host. Next: add the environment's hosts to it "
+                                "(docs/topologies.md)")
+    if all("unreachable" in facts for facts in read.values()):
+        first = min(read)
+        others = f" (and {plural(len(read) - 1, 'other host')})" if len(read) > 1 else ""
+        return unreachable(env, f"no host answers: {first}: {reason(read[first]['unreachable'])}{others}. Next: "
+                                f"check the way to them (network, VPN), then {check_host(inventory, 'all')}")
     problems, locks, balancers, backups = [], [], {}, None
     hosts = {}
     for name, facts in sorted(read.items()):
-        host = {"groups": facts.get("status_groups", []), "reachable": "unreachable" not in facts}
+        # Every host has the keys of collect()'s contract; what a host is not (an app host) stays None.
+        host = {"groups": facts.get("status_groups", []), "reachable": "unreachable" not in facts,
+                "release": None, "health": None, "ready": None}
         if "unreachable" in facts:
             problems.append(f"{name} is unreachable: {reason(facts['unreachable'])}. Next: "
                             f"{check_host(inventory, name)}")
@@ -105,14 +115,6 @@ def judge(env, inventory, read):
             f"{release} on {', '.join(names)}" for release, names in releases.items())
             + f". Next: deploy one release everywhere: make deploy ENV={env}")
 
-    if not hosts:
-        return unreachable(env, f"{inventory} names no host. Next: add the environment's hosts to it "
-                                "(docs/topologies.md)")
-    if not any(host["reachable"] for host in hosts.values()):
-        first = next(iter(hosts))
-        others = f" (and {plural(len(hosts) - 1, 'other host')})" if len(hosts) > 1 else ""
-        return unreachable(env, f"no host answers: {first}: {reason(read[first]['unreachable'])}{others}. Next: "
-                                f"check the way to them (network, VPN), then {check_host(inventory, 'all')}")
     lock = judge_locks(env, locks, problems)
     status = {"environment": env, "branch": branch_of(env), "inventory": str(inventory), "reachable": True,
               "hosts": hosts, "lock": lock, "lock_known": any("status_app" in facts for facts in read.values()),
@@ -144,7 +146,7 @@ def judge_app_host(env, name, app, problems, locks):
         host["release"] = {**current, "deployed_at": ran.get("finished_at"), "deployed_by": ran.get("deployed_by")}
     else:
         problems.append(f"{name}: no current release ({last_line(app['current']['stderr'])}). Next: make deploy "
-                        f"ENV={env}")
+                        f"ENV={env} (a new host: make bootstrap ENV={env})")
 
     health = app["health"]
     if int(health["status"]) == 200 and (health["json"] or {}).get("status") == "ok":
@@ -288,7 +290,7 @@ def render(status):
             lines.append(f"  {'':{width}}    release {release['id']}  commit {release['sha'][:12]}  branch "
                          f"{release['branch']}  deployed {release['deployed_at'] or '?'} by "
                          f"{release['deployed_by'] or '?'}")
-        if "health" in host:
+        if "appservers" in host["groups"] and host["reachable"]:
             health = "ok" if host["health"] else "FAILING"
             ready = {True: "yes", False: "NO", None: "unknown"}[host["ready"]]
             lines.append(f"  {'':{width}}    health {health}  ready {ready}")

@@ -78,3 +78,9 @@ def test_a_host_whose_journal_cannot_be_read_fails_with_the_command_to_try(tmp_p
     assert "gone: reading its journal failed" in answer.stderr
     assert "Next: try it by hand: ssh " in answer.stderr and "--since=10 min ago" in answer.stderr
     assert answer.stdout == ""
+
+
+def test_a_message_of_systemd_about_a_unit_is_shown_as_that_units():
+    [line] = merge({"h": [{**entry(0, "Started backups."), "_SYSTEMD_UNIT": "init.scope",
+                           "UNIT": "pgbackrest-backup-diff.timer"}]})
+    assert line.endswith("pgbackrest-backup-diff.timer: Started backups.")
