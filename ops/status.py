@@ -6,11 +6,11 @@ import concurrent.futures
 import datetime
 import json
 import pathlib
-import subprocess
 import sys
 
 from ops.ansible import Failed, run_playbook
 from ops.environments import ENVIRONMENTS, REPOSITORY, branch_of, inventory_of
+from ops.git import REMOTE, Clone, GitError
 
 # A deploy's lock older than this outlived its run: deploys take minutes, and so does a restore, which holds it too
 # (docs/backups.md: RTO). Planned work's lock has no age limit: an operator releases it.
@@ -332,34 +332,33 @@ def all_environments(repository):
             "healthy": all(status["healthy"] for status in environments.values())}
 
 
-def git(repository, *args):
-    return subprocess.run(["git", "-C", str(repository), *args], capture_output=True, text=True)
-
-
 def branches_view(repository):
     """Each environment's branch tip on origin (after a fetch) and, for each environment but the last, the commits its
     branch has that the next one's has not: what a promotion would carry."""
-    view = {"remote": "origin", "fetched": False, "note": None, "tips": {}, "differences": []}
-    if git(repository, "remote", "get-url", "origin").returncode != 0:
+    clone = Clone(repository)
+    view = {"remote": REMOTE, "fetched": False, "note": None, "tips": {}, "differences": []}
+    try:
+        clone.remote_url()
+    except GitError:
         view.update(remote=None, note=(
-            f"{repository} has no remote 'origin': the branches' tips on it and what each has that the next has not "
-            f"are unknown. Next: git -C {repository} remote add origin <url>"))
+            f"{repository} has no remote '{REMOTE}': the branches' tips on it and what each has that the next has not "
+            f"are unknown. Next: git -C {repository} remote add {REMOTE} <url>"))
         return view
-    print("[git] fetching origin", file=sys.stderr, flush=True)
-    fetched = git(repository, "fetch", "--quiet", "--prune", "origin")
-    view["fetched"] = fetched.returncode == 0
-    if not view["fetched"]:
-        view["note"] = (f"git fetch origin failed ({last_line(fetched.stderr)}): what follows is as last fetched. "
-                        f"Next: git -C {repository} fetch origin")
+    print(f"[git] fetching {REMOTE}", file=sys.stderr, flush=True)
+    try:
+        clone.fetch()
+        view["fetched"] = True
+    except GitError as error:
+        view["note"] = (f"git fetch {REMOTE} failed ({last_line(str(error))}): what follows is as last fetched. "
+                        f"Next: git -C {repository} fetch {REMOTE}")
     for env in ENVIRONMENTS:
-        tip = git(repository, "rev-parse", "--verify", "--quiet", f"refs/remotes/origin/{branch_of(env)}^{{commit}}")
-        view["tips"][env] = tip.stdout.strip() if tip.returncode == 0 else None
+        view["tips"][env] = clone.tip(branch_of(env))
     for env, next_env in zip(ENVIRONMENTS, ENVIRONMENTS[1:]):
         ahead, behind = branch_of(env), branch_of(next_env)
         difference = {"branch": ahead, "not_in": behind, "commits": None}
         if view["tips"][env] and view["tips"][next_env]:
-            log = git(repository, "log", "--oneline", f"origin/{behind}..origin/{ahead}")
-            difference["commits"] = log.stdout.splitlines()
+            difference["commits"] = [" ".join(commit) for commit in
+                                     clone.commits(f"{REMOTE}/{behind}", f"{REMOTE}/{ahead}")]
         view["differences"].append(difference)
     return view
 
