@@ -62,7 +62,7 @@ def collect(env, inventory=None):
 def unreachable(env, error):
     """An environment that could not be read, in collect()'s shape."""
     return {"environment": env, "branch": branch_of(env), "reachable": False, "error": str(error), "hosts": {},
-            "lock": None, "lock_known": False, "backups": None, "healthy": False, "problems": [str(error)],
+            "lock": None, "lock_known": False, "backups": None, "alerts": None, "healthy": False, "problems": [str(error)],
             "summary": f"{env}: cannot be read: {error}"}
 
 
@@ -75,7 +75,7 @@ def judge(env, inventory, read):
         others = f" (and {plural(len(read) - 1, 'other host')})" if len(read) > 1 else ""
         return unreachable(env, f"no host answers: {first}: {reason(read[first]['unreachable'])}{others}. Next: "
                                 f"check the way to them (network, VPN), then {check_host(inventory, 'all')}")
-    problems, locks, balancers, backups = [], [], {}, None
+    problems, locks, balancers, backups, alerts = [], [], {}, None, None
     hosts = {}
     for name, facts in sorted(read.items()):
         # Every host has the keys of collect()'s contract; what a host is not (an app host) stays None.
@@ -97,6 +97,8 @@ def judge(env, inventory, read):
         if "backup_status" in facts:
             backups = facts["backup_status"]
             problems += [f"backups: {problem}" for problem in backups["problems"]]
+        if "status_alerts" in facts:
+            alerts = judge_alerts(name, facts["status_alerts"], problems)
         hosts[name] = host
 
     for name, host in hosts.items():
@@ -118,7 +120,7 @@ def judge(env, inventory, read):
     lock = judge_locks(env, locks, problems)
     status = {"environment": env, "branch": branch_of(env), "inventory": str(inventory), "reachable": True,
               "hosts": hosts, "lock": lock, "lock_known": any("status_app" in facts for facts in read.values()),
-              "backups": backups, "healthy": not problems, "problems": problems}
+              "backups": backups, "alerts": alerts, "healthy": not problems, "problems": problems}
     status["summary"] = summary(status, releases)
     return status
 
@@ -206,6 +208,30 @@ def judge_balancer(name, balancer, problems):
             if row["pxname"] == balancer["backend"] and row["svname"] not in ("FRONTEND", "BACKEND")}
 
 
+def judge_alerts(name, answer, problems):
+    """The firing alerts Alertmanager on the monitoring host has for the environment, oldest first; a paging one is a
+    problem, a ticket is shown only. None when Alertmanager does not answer (a problem too: nothing would page)."""
+    if int(answer["status"]) != 200 or not isinstance(answer["json"], list):
+        problems.append(f"{name}: Alertmanager does not answer ({answer_of(answer)}): alerts cannot be read, nor "
+                        f"sent. Next: systemctl status prometheus-alertmanager on {name}")
+        return None
+    alerts = sorted(({"name": alert["labels"].get("alertname", "?"),
+                      "severity": alert["labels"].get("severity", "?"),
+                      "instance": alert["labels"].get("instance"),
+                      "since": alert.get("startsAt"),
+                      "summary": alert.get("annotations", {}).get("summary", ""),
+                      "runbook": alert.get("annotations", {}).get("runbook")}
+                     for alert in answer["json"]), key=lambda alert: alert["since"] or "")
+    problems += [f"alert {describe_alert(alert)}" for alert in alerts if alert["severity"] == "page"]
+    return alerts
+
+
+def describe_alert(alert):
+    where = f" on {alert['instance']}" if alert["instance"] else ""
+    runbook = f" Next: {alert['runbook']}" if alert["runbook"] else ""
+    return f"{alert['name']} ({alert['severity']}){where} firing since {alert['since']}: {alert['summary']}.{runbook}"
+
+
 def judge_locks(env, locks, problems):
     if not locks:
         return None
@@ -274,7 +300,9 @@ def summary(status, releases):
     backups = status["backups"]
     backed = "" if backups is None else (
         f"; last backup {backups['age_hours']} h ago" if backups["last"] else "; no backup")
-    return f"{env}: {state}; {running}; {locked}{backed}"
+    alerts = status["alerts"]
+    alerting = "" if alerts is None else f"; {plural(len(alerts), 'alert')} firing"
+    return f"{env}: {state}; {running}; {locked}{backed}{alerting}"
 
 
 def render(status):
@@ -299,6 +327,10 @@ def render(status):
             lines.append(f"  {'':{width}}    nginx {host.get('nginx', '?')}" + (f"  balancers {seen}" if seen else ""))
     lines.append(f"  lock     {describe_lock(status['lock'], env) if status['lock_known'] else 'unknown (no app host answered)'}")
     lines.append(f"  backups  {describe_backups(status['backups'])}")
+    if status["alerts"] is not None:
+        firing = f"{len(status['alerts'])} firing:" if status["alerts"] else "none firing"
+        lines.append(f"  alerts   {firing}")
+        lines += [f"    {describe_alert(alert)}" for alert in status["alerts"]]
     deploys = next(((name, host["last_deploys"]) for name, host in status["hosts"].items()
                     if host.get("last_deploys")), None)
     if deploys:
