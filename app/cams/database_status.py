@@ -1,5 +1,8 @@
-"""What the app knows about its database, for the health endpoints and the dashboard."""
+"""What the app knows about its database, for the health endpoints, the metrics and the dashboard."""
 
+import logging
+import os
+import threading
 import time
 from dataclasses import dataclass
 
@@ -7,23 +10,19 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 
+log = logging.getLogger(__name__)
 
-def connection_state(alias: str = DEFAULT_DB_ALIAS) -> str:
-    """This thread's connection as last seen, read without any I/O.
+CONNECTED, UNREACHABLE, UNKNOWN = "connected", "unreachable", "unknown"
 
-    Liveness must not depend on the database, so no connect and no round trip (is_usable()
-    would send SELECT 1, which hangs on an overloaded server). Not being connected is normal
-    between requests and says nothing about the server.
+
+def database_indicator() -> dict:
+    """What this process's background probe last saw: {"state": connected|unreachable|unknown, "age_seconds"}.
+
+    Reads memory only, so it never blocks and never connects; the first call in a process starts
+    the probe. "unknown" until the probe's first result, once that result is stale (a probe hung
+    past its timeouts), or when the probe is off; age_seconds is None without any result.
     """
-    wrapper = connections[alias]
-    if wrapper.connection is None:
-        return "not_connected"
-    # psycopg2's flag is the last known state (0 open, 1 closed, 2 broken), not a probe.
-    if getattr(wrapper.connection, "closed", False):
-        return "disconnected"
-    if wrapper.errors_occurred:
-        return "error"
-    return "connected"
+    return _background_probe.indicator()
 
 
 @dataclass(frozen=True)
@@ -46,8 +45,7 @@ def probe_database(alias: str = DEFAULT_DB_ALIAS) -> DatabaseProbe:
     A separate connection keeps the probe honest (a worker's pooled connection may outlive
     the server's ability to accept new ones) and leaves the request's connection alone.
     """
-    configured = connections[alias]
-    probe = type(configured)(_probe_settings(configured.settings_dict), alias)
+    probe = _probe_connection(alias)
     vendor, name = probe.vendor, str(probe.settings_dict["NAME"])
     try:
         probe.ensure_connection()
@@ -70,9 +68,87 @@ def probe_database(alias: str = DEFAULT_DB_ALIAS) -> DatabaseProbe:
         probe.close()
 
 
+def _probe_connection(alias: str):
+    """A new, not yet opened connection to ``alias`` with the probe's timeouts; the caller closes it."""
+    configured = connections[alias]
+    return type(configured)(_probe_settings(configured.settings_dict), alias)
+
+
 def _probe_settings(settings_dict: dict) -> dict:
     options = dict(settings_dict.get("OPTIONS", {}))
     options["connect_timeout"] = settings.CAMS_DATABASE_PROBE_CONNECT_TIMEOUT
     statement_timeout_ms = int(settings.CAMS_DATABASE_PROBE_STATEMENT_TIMEOUT * 1000)
     options["options"] = f"{options.get('options', '')} -c statement_timeout={statement_timeout_ms}".strip()
     return {**settings_dict, "OPTIONS": options, "CONN_MAX_AGE": 0, "CONN_HEALTH_CHECKS": False}
+
+
+class _BackgroundProbe:
+    """One daemon thread per process that opens a probe connection every interval and keeps the last result.
+
+    Requests only read the result, so their number never changes the probe's rate. The thread probes
+    one at a time: a probe that hangs delays the next one instead of piling up connections.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._pid = None  # the process whose thread is running; a forked child (gunicorn worker) starts its own
+        self._result = None  # (state, time.monotonic() when the probe ended)
+        # A lock copied while another thread held it would never be released in the child.
+        os.register_at_fork(after_in_child=self._replace_lock)
+
+    def indicator(self) -> dict:
+        interval = settings.CAMS_DATABASE_HEALTH_PROBE_INTERVAL
+        if interval <= 0:
+            return {"state": UNKNOWN, "age_seconds": None}
+        self._start_once_per_process(interval)
+        result = self._result
+        if result is None:
+            return {"state": UNKNOWN, "age_seconds": None}
+        state, ended = result
+        age = time.monotonic() - ended
+        return {"state": state if age <= _stale_after(interval) else UNKNOWN, "age_seconds": age}
+
+    def _start_once_per_process(self, interval: float):
+        if self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._result = None  # the parent's result says nothing about this process's probe
+            threading.Thread(target=self._run, args=(interval,), name="cams-database-probe", daemon=True).start()
+            self._pid = os.getpid()
+
+    def _replace_lock(self):
+        self._lock = threading.Lock()
+
+    def _run(self, interval: float):
+        next_start = time.monotonic()
+        while True:
+            time.sleep(max(0.0, next_start - time.monotonic()))
+            next_start = time.monotonic() + interval
+            state, detail = _probe_once()
+            if self._result is None or self._result[0] != state:
+                log.log(logging.WARNING if state == UNREACHABLE else logging.INFO,
+                        "database %s%s", state, f": {detail}" if detail else "")
+            self._result = (state, time.monotonic())
+
+
+def _probe_once(alias: str = DEFAULT_DB_ALIAS) -> tuple[str, str | None]:
+    try:
+        probe = _probe_connection(alias)
+        try:
+            with probe.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        finally:
+            probe.close()
+    except Exception as error:  # whatever the failure, the database did not answer, and the thread must go on
+        return UNREACHABLE, " ".join(str(error).split()) or type(error).__name__
+    return CONNECTED, None
+
+
+def _stale_after(interval: float) -> float:
+    """Seconds after which a result is too old to stand for the database: two intervals plus a probe at its timeouts."""
+    return 2 * interval + settings.CAMS_DATABASE_PROBE_CONNECT_TIMEOUT + settings.CAMS_DATABASE_PROBE_STATEMENT_TIMEOUT
+
+
+_background_probe = _BackgroundProbe()

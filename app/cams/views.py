@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_safe
 
-from .database_status import connection_state, probe_database
+from .database_status import database_indicator, probe_database
 from .jwt_auth import jwt_required
 from .models import Deployment
 
@@ -29,13 +29,19 @@ def release_identity() -> dict:
 @never_cache
 @require_safe
 def health(request):
-    """Liveness: answers while the process serves, whatever state the database is in."""
+    """Liveness: answers while the process serves, whatever state the database is in.
+
+    The database fields are the background probe's last result, read from memory: never a connection here.
+    """
+    database = database_indicator()
+    age = database["age_seconds"]
     return JsonResponse(
         {
             "status": "ok",
             "environment": settings.CAMS_ENVIRONMENT,
             "release": release_identity(),
-            "database": connection_state(),
+            "database": database["state"],
+            "database_checked_seconds_ago": None if age is None else round(age, 1),
         }
     )
 

@@ -8,6 +8,7 @@ server listens on 127.0.0.1 only.
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -91,6 +92,20 @@ class PostgresCluster:
             yield
         finally:
             self.start()
+
+    @contextmanager
+    def frozen(self):
+        """The postmaster stopped with SIGSTOP: the kernel still queues new connections, nobody answers them.
+
+        Backends already running keep serving. On SIGCONT the postmaster accepts the queued connections
+        (and logs them), those their clients gave up on included.
+        """
+        postmaster_pid = int((self.data_dir / "postmaster.pid").read_text().split()[0])
+        os.kill(postmaster_pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            os.kill(postmaster_pid, signal.SIGCONT)
 
     def destroy(self):
         if (self.data_dir / "postmaster.pid").exists():

@@ -30,6 +30,9 @@ def pytest_load_initial_conftests(early_config, parser, args):
     early_config.stash[cluster_key] = cluster
     early_config.add_cleanup(cluster.destroy)
     os.environ["DEV_TEST_DATABASE_URL"] = cluster.url("cams")
+    # No /health/ probe thread in the suite's own process: it would connect to the test databases between and during
+    # tests. The tests of the probe run it where it runs on hosts, in a real server (tests/test_health_server.py).
+    os.environ["DATABASE_HEALTH_PROBE_INTERVAL"] = "0"
     try:
         return (yield)
     except BaseException:
