@@ -135,8 +135,8 @@ INSTALLED_APPS = [
 ]
 
 # None of these touch the database unless a view reads request.session or request.user,
-# which the health, metrics and API views never do. django-prometheus's pair brackets the others, so that its
-# latency covers them and its response counts see what they answer (redirects, refusals).
+# which the health, metrics and API views never do. django-prometheus's pair brackets the others: the first one's
+# totals and latency include them, the last one's per-view metrics (status, latency) are the views' own.
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
