@@ -12,3 +12,8 @@ if not os.environ.get("DJANGO_SETTINGS_MODULE"):
     )
 
 application = get_wsgi_application()
+
+# Only WSGI servers load this module (gunicorn: each worker), never manage.py commands.
+from cams.metrics import record_serving_process  # noqa: E402 - needs the settings get_wsgi_application set up
+
+record_serving_process()

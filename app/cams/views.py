@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_safe
 
+from .alerts import firing_alerts
 from .database_status import database_indicator, probe_database
 from .jwt_auth import jwt_required
 from .models import Deployment
@@ -98,6 +99,20 @@ def overview(request):
             "generated_at": timezone.now().isoformat(),
         }
     )
+
+
+@transaction.non_atomic_requests  # no database: Alertmanager only
+@never_cache
+@require_GET
+@jwt_required
+def alerts(request):
+    """The alerts firing for this environment; still 200 when Alertmanager is not configured or does not answer
+    (status says so, detail why)."""
+    firing = firing_alerts()
+    body = {"status": firing.status, "environment": settings.CAMS_ENVIRONMENT, "alerts": firing.alerts}
+    if firing.detail:
+        body["detail"] = firing.detail
+    return JsonResponse(body)
 
 
 @transaction.non_atomic_requests  # read-only; lets a database outage surface as a JSON 503

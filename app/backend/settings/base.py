@@ -114,6 +114,11 @@ CAMS_DATABASE_PROBE_STATEMENT_TIMEOUT = env.float("DATABASE_PROBE_STATEMENT_TIME
 # probes (0 turns it off; /health/ then says "unknown").
 CAMS_DATABASE_HEALTH_PROBE_INTERVAL = env.float("DATABASE_HEALTH_PROBE_INTERVAL", default=5.0)
 
+# Monitoring: Alertmanager's API, where the dashboard reads the environment's firing alerts (empty: not monitored).
+CAMS_ALERTMANAGER_URL = env.str("CAMS_ALERTMANAGER_URL", default="").strip().rstrip("/")
+# A dashboard request waits no longer than this for Alertmanager.
+CAMS_ALERTMANAGER_TIMEOUT_SECONDS = 2.0
+
 # Core -------------------------------------------------------------------------------------------
 
 DEBUG = False
@@ -133,8 +138,10 @@ INSTALLED_APPS = [
 ]
 
 # None of these touch the database unless a view reads request.session or request.user,
-# which the health and API views never do.
+# which the health, metrics and API views never do. django-prometheus's pair brackets the others: the first one's
+# totals and latency include them, the last one's per-view metrics (status, latency) are the views' own.
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -142,6 +149,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "backend.urls"
@@ -184,8 +192,8 @@ STATIC_ROOT = env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 # nginx terminates TLS and sets X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
-# Load balancers and the deployer probe health over plain http; a redirect would fail them.
-SECURE_REDIRECT_EXEMPT = [r"^health/"]
+# Load balancers and the deployer probe health, Prometheus scrapes metrics, over plain http; a redirect would fail them.
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)

@@ -3,7 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import App from './App.jsx';
 import { jsonResponse, stubApi } from './test/fakeApi.js';
-import { deployments, overview, unavailableDatabaseOverview } from './test/fixtures.js';
+import { deployments, firingAlerts, overview, unavailableDatabaseOverview } from './test/fixtures.js';
 
 const TOKEN_KEY = 'cams.token';
 
@@ -40,10 +40,11 @@ describe('sign-in', () => {
 
     expect(sessionStorage.getItem(TOKEN_KEY)).toBe('tok-123');
     expect(fetchMock.mock.calls.map(([url]) => url).sort()).toEqual([
+      '/api/alerts/',
       '/api/deployments/?limit=20',
       '/api/overview/',
     ]);
-    expect(authorizationHeaders(fetchMock)).toEqual(['Bearer tok-123', 'Bearer tok-123']);
+    expect(authorizationHeaders(fetchMock)).toEqual(['Bearer tok-123', 'Bearer tok-123', 'Bearer tok-123']);
   });
 
   it('takes the token from a #token= link and strips it from the address bar', async () => {
@@ -55,7 +56,7 @@ describe('sign-in', () => {
     expect(sessionStorage.getItem(TOKEN_KEY)).toBe('abc+def');
     expect(window.location.hash).toBe('');
     expect(window.location.search).toBe('?view=1');
-    expect(authorizationHeaders(fetchMock)).toEqual(['Bearer abc+def', 'Bearer abc+def']);
+    expect(authorizationHeaders(fetchMock)).toEqual(['Bearer abc+def', 'Bearer abc+def', 'Bearer abc+def']);
   });
 
   it('signs in from a #token= link opened in a tab already showing the app', async () => {
@@ -68,7 +69,7 @@ describe('sign-in', () => {
 
     expect(sessionStorage.getItem(TOKEN_KEY)).toBe('linked-token');
     expect(window.location.hash).toBe('');
-    expect(authorizationHeaders(fetchMock)).toEqual(['Bearer linked-token', 'Bearer linked-token']);
+    expect(authorizationHeaders(fetchMock)).toEqual(['Bearer linked-token', 'Bearer linked-token', 'Bearer linked-token']);
   });
 
   it('prefers a token from the link over the stored one', async () => {
@@ -79,7 +80,7 @@ describe('sign-in', () => {
     await waitForDashboard();
 
     expect(sessionStorage.getItem(TOKEN_KEY)).toBe('new-token');
-    expect(authorizationHeaders(fetchMock)).toEqual(['Bearer new-token', 'Bearer new-token']);
+    expect(authorizationHeaders(fetchMock)).toEqual(['Bearer new-token', 'Bearer new-token', 'Bearer new-token']);
   });
 
   it('signs out: forgets the token and shows the sign-in form', async () => {
@@ -209,7 +210,7 @@ describe('dashboard', () => {
     expect(screen.queryByRole('table')).not.toBeInTheDocument();
   });
 
-  it('refetches both endpoints on Refresh', async () => {
+  it('refetches every endpoint on Refresh', async () => {
     signedInAs('tok-123');
     const fetchMock = stubApi();
     const user = userEvent.setup();
@@ -218,8 +219,99 @@ describe('dashboard', () => {
 
     await user.click(screen.getByRole('button', { name: 'Refresh' }));
 
-    await waitFor(() => expect(fetchMock).toHaveBeenCalledTimes(4));
+    await waitFor(() => expect(fetchMock).toHaveBeenCalledTimes(6));
     expect(await screen.findByRole('button', { name: 'Refresh' })).toBeEnabled();
+  });
+});
+
+describe('firing alerts', () => {
+  async function alertsPanel() {
+    await waitForDashboard();
+    return screen.getByTestId('alerts-panel');
+  }
+
+  it("lists the environment's firing alerts as the API orders them, pages first", async () => {
+    signedInAs('tok-123');
+    stubApi();
+    render(<App />);
+    const panel = await alertsPanel();
+
+    const items = within(panel).getAllByTestId('alert');
+    expect(items.map((item) => item.dataset.severity)).toEqual(['page', 'ticket']);
+    const [page, ticket] = items;
+    expect(page).toHaveTextContent('Page');
+    expect(page).toHaveTextContent('EnvironmentDown');
+    expect(page).toHaveTextContent('cams-staging-lb-01');
+    expect(page).toHaveTextContent('https://cams-staging.example.com/health/ does not answer');
+    expect(page).toHaveTextContent('Firing since 2026-11-26 19:20:00 UTC');
+    expect(within(page).getByRole('link', { name: 'Runbook' })).toHaveAttribute('href', firingAlerts.alerts[0].runbook);
+    expect(ticket).toHaveTextContent('Ticket');
+    expect(ticket).toHaveTextContent('DiskSpaceLow');
+    expect(within(panel).getByRole('list')).toHaveAccessibleName('Alerts firing for staging');
+  });
+
+  it('says so when no alert is firing', async () => {
+    signedInAs('tok-123');
+    stubApi({ alerts: () => jsonResponse(200, { ...firingAlerts, alerts: [] }) });
+    render(<App />);
+    const panel = await alertsPanel();
+
+    expect(within(panel).getByTestId('alerts-state')).toHaveTextContent('No alert is firing for staging.');
+    expect(within(panel).queryByTestId('alert')).not.toBeInTheDocument();
+  });
+
+  it('says when monitoring is not configured', async () => {
+    signedInAs('tok-123');
+    stubApi({ alerts: () => jsonResponse(200, { status: 'not_configured', environment: 'staging', alerts: [] }) });
+    render(<App />);
+    const panel = await alertsPanel();
+
+    expect(within(panel).getByTestId('alerts-state')).toHaveTextContent(
+      'Monitoring is not configured for this environment.',
+    );
+    expect(within(panel).getByTestId('alerts-state')).not.toHaveClass('notice-error');
+  });
+
+  it('says when Alertmanager is unreachable, and why', async () => {
+    signedInAs('tok-123');
+    stubApi({
+      alerts: () =>
+        jsonResponse(200, {
+          status: 'unreachable',
+          environment: 'staging',
+          alerts: [],
+          detail: 'http://192.0.2.23:9093: no answer within 2 s',
+        }),
+    });
+    render(<App />);
+    const panel = await alertsPanel();
+
+    expect(within(panel).getByTestId('alerts-state')).toHaveTextContent(
+      'Alertmanager is unreachable: http://192.0.2.23:9093: no answer within 2 s',
+    );
+    expect(within(panel).getByTestId('alerts-state')).toHaveClass('notice-error');
+  });
+
+  it('shows a failed alerts request in the panel only, with the rest of the dashboard', async () => {
+    signedInAs('tok-123');
+    stubApi({ alerts: () => new Response('<h1>Not Found</h1>', { status: 404 }) });
+    render(<App />);
+    const panel = await alertsPanel();
+
+    expect(within(panel).getByTestId('alerts-state')).toHaveTextContent(
+      'The alerts could not be loaded: The CAMS API answered 404 for /api/alerts/.',
+    );
+    expect(screen.queryByTestId('error-banner')).not.toBeInTheDocument();
+    expect(screen.getAllByTestId('deployment-row')).toHaveLength(3);
+  });
+
+  it('returns to sign-in when the alerts request rejects the token', async () => {
+    signedInAs('expired-token');
+    stubApi({ alerts: () => jsonResponse(401, { error: 'invalid_token', detail: 'Token has expired.' }) });
+    render(<App />);
+
+    expect(await screen.findByTestId('sign-in-notice')).toHaveTextContent('Your token was rejected: Token has expired.');
+    expect(sessionStorage.getItem(TOKEN_KEY)).toBeNull();
   });
 });
 

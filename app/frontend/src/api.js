@@ -68,3 +68,7 @@ export function fetchOverview(token, signal) {
 export function fetchDeployments(token, signal) {
   return getJson(`/api/deployments/?limit=${DEPLOYMENTS_LIMIT}`, token, signal);
 }
+
+export function fetchAlerts(token, signal) {
+  return getJson('/api/alerts/', token, signal);
+}

@@ -1,10 +1,12 @@
 import { useCallback, useEffect, useState } from 'react';
-import { AuthError, fetchDeployments, fetchOverview } from './api.js';
+import { AuthError, fetchAlerts, fetchDeployments, fetchOverview } from './api.js';
 
 /**
- * Loads the overview and the recent deployments for `token`.
+ * Loads the overview, the recent deployments and the firing alerts for `token`.
  * A rejected token is handed to `onUnauthorized`; other failures become
- * `error` while the last good data stays on screen.
+ * `error` while the last good data stays on screen, except the alerts': the
+ * rest of the picture matters most when monitoring fails, so that failure
+ * only shows in the alerts panel.
  * `onUnauthorized` must be stable (useCallback) or every render refetches.
  */
 export function useDashboardData(token, onUnauthorized) {
@@ -20,9 +22,13 @@ export function useDashboardData(token, onUnauthorized) {
     setLoading(true);
     setError(null);
 
-    Promise.all([fetchOverview(token, controller.signal), fetchDeployments(token, controller.signal)])
-      .then(([overview, deployments]) => {
-        setData({ overview, deployments });
+    const alertsOrTheirFailure = fetchAlerts(token, controller.signal).catch((failure) => {
+      if (failure instanceof AuthError || controller.signal.aborted) throw failure;
+      return { status: 'error', alerts: [], detail: failure.message };
+    });
+    Promise.all([fetchOverview(token, controller.signal), fetchDeployments(token, controller.signal), alertsOrTheirFailure])
+      .then(([overview, deployments, alerts]) => {
+        setData({ overview, deployments, alerts });
         setLoading(false);
       })
       .catch((failure) => {

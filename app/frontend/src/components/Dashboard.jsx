@@ -1,4 +1,5 @@
 import { useDashboardData } from '../useDashboardData.js';
+import AlertsPanel from './AlertsPanel.jsx';
 import DatabasePanel from './DatabasePanel.jsx';
 import DeploymentsTable from './DeploymentsTable.jsx';
 import EnvironmentBadge from './EnvironmentBadge.jsx';
@@ -35,6 +36,7 @@ export default function Dashboard({ token, onSignOut, onUnauthorized }) {
         )}
         {data && (
           <>
+            <AlertsPanel alerts={data.alerts} environment={overview.environment} />
             <div className="panels">
               <ReleasePanel release={overview.release} />
               <DatabasePanel database={overview.database} />

@@ -1,5 +1,5 @@
 import { vi } from 'vitest';
-import { deployments, overview } from './fixtures.js';
+import { deployments, firingAlerts, overview } from './fixtures.js';
 
 export function jsonResponse(status, body) {
   return new Response(JSON.stringify(body), {
@@ -9,7 +9,7 @@ export function jsonResponse(status, body) {
 }
 
 /**
- * Replaces global fetch with a mock answering the two dashboard endpoints.
+ * Replaces global fetch with a mock answering the three dashboard endpoints.
  * `answers` overrides a route with a function returning a fresh Response
  * (a body can be read only once) or throwing to simulate a network failure.
  */
@@ -17,10 +17,11 @@ export function stubApi(answers = {}) {
   const routes = {
     overview: () => jsonResponse(200, overview),
     deployments: () => jsonResponse(200, deployments),
+    alerts: () => jsonResponse(200, firingAlerts),
     ...answers,
   };
   const fetchMock = vi.fn(async (url) => {
-    const route = url.startsWith('/api/overview/') ? 'overview' : url.startsWith('/api/deployments/') ? 'deployments' : null;
+    const route = ['overview', 'deployments', 'alerts'].find((name) => url.startsWith(`/api/${name}/`));
     if (!route) throw new Error(`unexpected request to ${url}`);
     return routes[route]();
   });

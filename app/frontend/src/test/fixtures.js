@@ -74,3 +74,27 @@ export const deployments = {
     },
   ],
 };
+
+// /api/alerts/: what Alertmanager has firing for the environment, pages first, then the oldest.
+export const firingAlerts = {
+  status: 'ok',
+  environment: 'staging',
+  alerts: [
+    {
+      name: 'EnvironmentDown',
+      severity: 'page',
+      summary: 'https://cams-staging.example.com/health/ does not answer',
+      instance: 'cams-staging-lb-01',
+      since: '2026-11-26T19:20:00Z',
+      runbook: 'https://github.com/example/cams-deploy/blob/main/docs/monitoring.md#environmentdown',
+    },
+    {
+      name: 'DiskSpaceLow',
+      severity: 'ticket',
+      summary: '/var/lib/postgresql fills up within 4 days',
+      instance: 'cams-staging-db-01',
+      since: '2026-11-26T12:00:00Z',
+      runbook: 'https://github.com/example/cams-deploy/blob/main/docs/monitoring.md#diskspacelow',
+    },
+  ],
+};
