@@ -6,6 +6,7 @@ tests) the process's own registry answers. The live* modes drop a worker's value
 has called prometheus_client.multiprocess.mark_process_dead for it.
 """
 
+import math
 from datetime import datetime
 
 from django.conf import settings
@@ -14,6 +15,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from django_prometheus.exports import ExportToDjangoView
 from prometheus_client import Gauge
+
+from .database_status import CONNECTED, UNREACHABLE, database_indicator
 
 gunicorn_workers = Gauge(
     "cams_gunicorn_workers",
@@ -32,6 +35,12 @@ release_deployed_timestamp = Gauge(
     multiprocess_mode="livemax",
 )
 
+database_reachable = Gauge(
+    "cams_database_reachable",
+    "Whether /health/'s background database probe last reached the database: 1, 0, NaN while it does not know.",
+    multiprocess_mode="livemostrecent",
+)
+
 
 def record_serving_process() -> None:
     """Counts this process as one of the slot's workers, serving the release its settings name."""
@@ -43,6 +52,13 @@ def record_serving_process() -> None:
         pass
 
 
+def export(request):
+    """The scraping worker's probe result stands for the slot (the most recent value of any worker wins)."""
+    state = database_indicator()["state"]
+    database_reachable.set({CONNECTED: 1, UNREACHABLE: 0}.get(state, math.nan))
+    return ExportToDjangoView(request)
+
+
 # Scraped from the monitoring hosts through nginx's metrics listener: no JWT, and no database connection (outside
 # ATOMIC_REQUESTS, which would open one first).
-metrics_view = transaction.non_atomic_requests(never_cache(require_safe(ExportToDjangoView)))
+metrics_view = transaction.non_atomic_requests(never_cache(require_safe(export)))

@@ -57,3 +57,11 @@ def test_release_identity(client, settings):
     assert samples[("cams_release_info", (("branch", "develop"), ("release_id", "r42"), ("sha", "a" * 40)))] == 1
     assert samples[("cams_release_deployed_timestamp_seconds", ())] == 1795827723
     assert samples[("cams_gunicorn_workers", ())] == 1
+
+
+def test_the_database_is_not_known_reachable_while_the_probe_is_off(client, settings):
+    settings.CAMS_DATABASE_HEALTH_PROBE_INTERVAL = 0
+
+    value = scrape(client)[("cams_database_reachable", ())]
+
+    assert value != value  # NaN: neither reachable nor unreachable

@@ -140,3 +140,8 @@ def test_dead_workers_keep_their_counts_and_stop_counting_as_live(gunicorn):
 
     assert samples[WORKERS] == 2
     assert samples[HEALTH_OK] == 5 + 1
+
+
+def test_the_database_probe_reaches_the_metrics(gunicorn):
+    """Nobody answers on the database URL: the first /health/ probe's result reaches the gauge the alerts read."""
+    wait_for(lambda: gunicorn.metrics().get(("cams_database_reachable", ())) == 0, "cams_database_reachable 0")
