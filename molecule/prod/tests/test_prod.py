@@ -7,6 +7,7 @@ v2 adds a reversible migration; v3-migration adds a failing one; v3-boot cannot 
 migration. Each step runs the real playbooks against the Molecule inventory.
 """
 import calendar
+import concurrent.futures
 import json
 import threading
 import os
@@ -31,9 +32,10 @@ SCENARIO = pathlib.Path(os.environ.get("MOLECULE_SCENARIO_DIRECTORY", pathlib.Pa
 ENVIRONMENT = SCENARIO.name
 PLATFORMS = yaml.safe_load((SCENARIO / "molecule.yml").read_text())["platforms"]
 HOSTS = {group: [p["name"] for p in PLATFORMS if group in p["groups"]]
-         for group in ("loadbalancers", "appservers", "dbservers", "backupservers")}
-BALANCER, APP_HOSTS, DB_HOST, BACKUP_HOST = (HOSTS["loadbalancers"][0], HOSTS["appservers"], HOSTS["dbservers"][0],
-                                             HOSTS["backupservers"][0])
+         for group in ("loadbalancers", "appservers", "dbservers", "backupservers", "monitoringservers")}
+BALANCER, APP_HOSTS, DB_HOST, BACKUP_HOST, MONITOR = (HOSTS["loadbalancers"][0], HOSTS["appservers"],
+                                                      HOSTS["dbservers"][0], HOSTS["backupservers"][0],
+                                                      HOSTS["monitoringservers"][0])
 
 
 def inventory_vars(environment):
@@ -210,23 +212,35 @@ def test_each_host_listens_only_where_its_tier_needs():
 
 def test_the_firewall_lets_through_only_what_each_tier_needs():
     """From every host, and from this machine (outside the environment), to every host's service ports."""
-    everyone = {BALANCER, DB_HOST, BACKUP_HOST, *APP_HOSTS, None}
+    everyone = {BALANCER, DB_HOST, BACKUP_HOST, MONITOR, *APP_HOSTS, None}
     expected = {  # (target, port): sources that get through; None is this machine
         (BALANCER, 80): everyone - {BALANCER},
         (BALANCER, 443): everyone - {BALANCER},
         (DB_HOST, 5432): {*APP_HOSTS},
         (DB_HOST, 22): everyone - {DB_HOST},
         (BACKUP_HOST, 22): everyone - {BACKUP_HOST},
+        (MONITOR, 22): everyone - {MONITOR},
         (APP_HOSTS[0], 22): everyone - {APP_HOSTS[0]},
+        # Alertmanager answers the app hosts (the dashboard's alerts); Prometheus and blackbox their loopback only.
+        (MONITOR, 9093): {*APP_HOSTS},
+        (MONITOR, 9090): set(),
+        (MONITOR, 9115): set(),
+        # The exporters answer the monitoring host only.
+        (DB_HOST, 9187): {MONITOR},
+        (BALANCER, 8405): {MONITOR},
     }
+    for host in everyone - {None, MONITOR}:
+        expected[(host, 9100)] = {MONITOR}
     for host in APP_HOSTS:
         # Web hosts answer the balancer, and each other (ACME challenges), never clients directly.
         expected[(host, 80)] = expected[(host, 443)] = {BALANCER, *APP_HOSTS} - {host}
         expected[(host, 8080)] = expected[(host, 8443)] = {BALANCER}
-    seen = {
-        (target, port): {source for source in everyone if source != target and reachable(source, target, port)}
-        for target, port in expected
-    }
+        expected[(host, 9113)] = expected[(host, 9180)] = {MONITOR}
+    probes = [(source, target, port) for target, port in expected for source in everyone if source != target]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+        through = dict(zip(probes, pool.map(lambda probe: reachable(*probe), probes)))
+    seen = {(target, port): {source for source, *to in probes if to == [target, port] and through[(source, *to)]}
+            for target, port in expected}
     assert seen == expected
     assert "policy drop" in on(DB_HOST, "nft list chain inet firewall input").stdout
 
@@ -337,6 +351,147 @@ def test_the_client_address_and_scheme_come_from_the_connection_not_from_headers
     logged = [line for host in APP_HOSTS
               for line in on(host, f"grep -F '{marker}' /var/log/nginx/access.log", check=False).stdout.splitlines()]
     assert [line.split()[0] for line in logged] == [gateway], logged
+
+
+# --- Monitoring (roles cams_monitoring, prometheus_exporters; docs/monitoring.md): Prometheus and Alertmanager on the
+# monitoring host scrape every host's exporters and probe the public URL as a user would ----------------------------
+
+
+def prometheus(query):
+    """The result of an instant PromQL query to Prometheus on the monitoring host (it listens on its loopback only)."""
+    answer = on(MONITOR, f"curl -sS --max-time 10 --get --data-urlencode 'query={query}' "
+                         "http://127.0.0.1:9090/api/v1/query").stdout
+    return json.loads(answer)["data"]["result"]
+
+
+def targets():
+    """{(job, instance): health} of every target Prometheus scrapes, and the labels of each."""
+    answer = on(MONITOR, "curl -sS --max-time 10 'http://127.0.0.1:9090/api/v1/targets?state=active'").stdout
+    return {(t["labels"]["job"], t["labels"]["instance"]): t for t in json.loads(answer)["data"]["activeTargets"]}
+
+
+def eventually(condition, what, seconds, every=2):
+    """condition()'s first true answer within `seconds`, else a failure that says what did not happen."""
+    deadline = time.monotonic() + seconds
+    while not (answer := condition()):
+        assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
+        time.sleep(every)
+    return answer
+
+
+def test_prometheus_scrapes_every_exporter_of_every_host_and_probes_the_public_url(acme_root):
+    """After a converge every target is up: node everywhere, PostgreSQL, nginx and the app on their tiers, HAProxy's
+    own exporter; the blackbox exporter reaches /health/ and /health/ready/ through the balancer, TLS verified."""
+    expected = ({("node", platform["name"]) for platform in PLATFORMS} | {("postgresql", DB_HOST), ("haproxy", BALANCER)}
+                | {(job, host) for host in APP_HOSTS for job in ("nginx", "app")})
+
+    def all_up():
+        seen = targets()
+        return seen if all(target["health"] == "up" for target in seen.values()) else None
+    try:
+        seen = eventually(all_up, "every target up", 90)
+    except AssertionError:
+        down = {key: target["lastError"] for key, target in targets().items() if target["health"] != "up"}
+        raise AssertionError(f"targets not up: {down}") from None
+    assert {key for key in seen if key[0] != "blackbox"} == expected
+    assert {seen[key]["labels"]["probe"] for key in seen if key[0] == "blackbox"} == {"health", "readiness"}
+    assert {target["labels"].get("environment", ENVIRONMENT) for target in seen.values()} == {ENVIRONMENT}
+
+    def value(query):
+        return {sample["metric"].get("instance", ""): float(sample["value"][1]) for sample in prometheus(query)}
+    assert set(value('probe_success{job="blackbox"} == 1').values()) == {1.0} and len(value("probe_success")) == 2
+    assert min(value("probe_ssl_earliest_cert_expiry - time()").values()) > 0, "a valid certificate, verified"
+    assert value('pg_up') == {DB_HOST: 1.0} and value("nginx_up") == {host: 1.0 for host in APP_HOSTS}
+    assert value('haproxy_server_status{proxy="cams_https",state="UP"}') == {BALANCER: 1.0}, "one series per host"
+    assert set(value("cams_database_reachable")) == set(APP_HOSTS) and set(value("cams_database_reachable").values()) == {1.0}
+    releases = {sample["metric"]["instance"]: sample["metric"]["release_id"] for sample in prometheus("cams_release_info")}
+    assert releases == {host: serving(host) for host in APP_HOSTS}, "the deploy mark: the release each host serves"
+    assert set(value("cams_gunicorn_workers")) == set(APP_HOSTS) and min(value("cams_gunicorn_workers").values()) >= 1
+    assert value("cams_backup_last_success_timestamp_seconds") and value("cams_wal_archive_last_success_timestamp_seconds")
+
+
+WEBHOOK_LOG = "/tmp/webhook.jsonl"
+# The paging service of the scenario (outside-the-repository.yml's webhook URL): every notification, a line each.
+WEBHOOK = f"""
+import http.server
+class Receiver(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        with open("{WEBHOOK_LOG}", "ab") as log:
+            log.write(body.replace(b"\\n", b" ") + b"\\n")
+        self.send_response(200)
+        self.end_headers()
+http.server.HTTPServer(("127.0.0.1", 9099), Receiver).serve_forever()
+"""
+
+
+def notified(alertname, status):
+    """The alerts named `alertname` the paging webhook got with `status` (firing, resolved)."""
+    lines = on(MONITOR, f"cat {WEBHOOK_LOG} 2>/dev/null || true").stdout.splitlines()
+    return [alert for line in lines for alert in json.loads(line)["alerts"]
+            if alert["labels"]["alertname"] == alertname and alert["status"] == status]
+
+
+def firing_in_alertmanager(alertname):
+    answer = on(MONITOR, "curl -sS --max-time 10 'http://127.0.0.1:9093/api/v2/alerts?active=true'").stdout
+    return [alert for alert in json.loads(answer) if alert["labels"]["alertname"] == alertname]
+
+
+def monitoring_play(*extra_vars):
+    """playbooks/monitoringservers.yml as site.yml runs it (after the facts of every host), with `extra_vars`."""
+    argv = ["ansible-playbook", "-i", INVENTORY, str(PROJECT / "playbooks" / "facts.yml"),
+            str(PROJECT / "playbooks" / "monitoringservers.yml")]
+    for extra in extra_vars:
+        argv += ["-e", extra]
+    return sh(*argv, cwd=PROJECT)
+
+
+def runs_in_one_scenario(request, why):
+    """Skips where the lifecycle tests run (molecule/prod): `why` says why the test runs only in molecule/staging."""
+    if "not lifecycle" not in (request.config.getoption("markexpr") or ""):
+        pytest.skip(why)
+
+
+def test_the_environment_down_pages_then_resolves_and_alerts_show_in_status_and_the_dashboard(request, acme_root):
+    """The app stops on every app host: CamsEnvironmentDown reaches the paging webhook (measured), `make status` lists
+    it as a problem; the app starts: the page resolves. A disk alert made to fire by lowering its threshold (a ticket)
+    shows in the dashboard and in `make status` without making the environment unhealthy."""
+    runs_in_one_scenario(request, "takes the environment down for minutes: runs once per make test, where the "
+                                  "lifecycle tests do not (molecule/staging)")
+    on(MONITOR, f"rm -f {WEBHOOK_LOG}")
+    sh("docker", "exec", "-d", MONITOR, "python3", "-c", WEBHOOK)
+    monitoring_play("cams_monitoring_disk_free_min_ratio=1.0", "cams_monitoring_disk_space_low_for=0s")
+    slots = {host: live_slot(host) for host in APP_HOSTS}
+    stopped = time.monotonic()
+    for host, slot in slots.items():
+        on(host, f"systemctl stop cams@{slot}.socket cams@{slot}.service")
+    try:
+        paged = eventually(lambda: notified("CamsEnvironmentDown", "firing"), "CamsEnvironmentDown paged", 300)
+        paged_after = time.monotonic() - stopped
+        assert paged[0]["labels"]["environment"] == ENVIRONMENT and paged[0]["labels"]["severity"] == "page"
+        assert paged[0]["annotations"]["runbook"].endswith("monitoring.md#camsenvironmentdown")
+        assert not notified("CamsReadinessFailing", "firing"), "held back while the environment is down: one page"
+        returncode, status = ops_status()
+        assert returncode == 1 and any(problem.startswith("alert CamsEnvironmentDown (page)")
+                                       for problem in status["problems"]), status["problems"]
+    finally:
+        for host, slot in slots.items():
+            on(host, f"systemctl start cams@{slot}.socket cams@{slot}.service")
+    started = time.monotonic()
+    eventually(lambda: notified("CamsEnvironmentDown", "resolved"), "CamsEnvironmentDown resolved", 240)
+    resolved_after = time.monotonic() - started
+    print(f"\n[monitoring] app stopped on {len(APP_HOSTS)} app host(s): CamsEnvironmentDown paged after "
+          f"{paged_after:.0f} s; app started: resolved after {resolved_after:.0f} s")
+    try:
+        eventually(lambda: firing_in_alertmanager("CamsDiskSpaceLow"), "CamsDiskSpaceLow firing", 120)
+        shown = api(APP_HOSTS[0], "/api/alerts/")
+        assert shown["status"] == "ok" and "CamsDiskSpaceLow" in {alert["name"] for alert in shown["alerts"]}, shown
+        returncode, status = ops_status()
+        assert "CamsDiskSpaceLow" in {alert["name"] for alert in status["alerts"]}
+        assert not any("CamsDiskSpaceLow" in problem for problem in status["problems"]), "a ticket, not a problem"
+    finally:
+        monitoring_play()
+    eventually(lambda: not firing_in_alertmanager("CamsDiskSpaceLow"), "CamsDiskSpaceLow resolved", 120)
 
 
 @pytest.mark.lifecycle
@@ -964,7 +1119,8 @@ def ops_status():
 def test_status_is_healthy_with_the_release_on_every_app_host():
     returncode, status = ops_status()
     assert returncode == 0 and status["healthy"], status["problems"]
-    assert set(status["hosts"]) == {BALANCER, DB_HOST, BACKUP_HOST, *APP_HOSTS}
+    assert set(status["hosts"]) == {BALANCER, DB_HOST, BACKUP_HOST, MONITOR, *APP_HOSTS}
+    assert status["alerts"] is not None and not [alert for alert in status["alerts"] if alert["severity"] == "page"]
     releases = [status["hosts"][host]["release"] for host in APP_HOSTS]
     assert [release["id"] for release in releases] == [serving(host) for host in APP_HOSTS], "what nginx serves"
     assert len({release["id"] for release in releases}) == 1
@@ -1070,9 +1226,8 @@ def test_bootstrap_of_the_converged_environment_changes_nothing_and_says_where_i
     on origin (a bare copy of the scratch repository), site.yml changes nothing on the environment converge made, and
     /health/ answers ok through the balancer with pebble's certificate verified. The summary names the URL, the
     release running and the hosts of each group."""
-    if "not lifecycle" not in (request.config.getoption("markexpr") or ""):
-        pytest.skip("the lifecycle tests leave the environment at v2 with rotated secrets, which a plain site.yml "
-                    "would undo: runs where they do not (molecule/staging)")
+    runs_in_one_scenario(request, "the lifecycle tests leave the environment at v2 with rotated secrets, which a "
+                                  "plain site.yml would undo: runs where they do not (molecule/staging)")
     origin, clone = tmp_path / "origin.git", tmp_path / "operator"
     sh("git", "clone", "-q", "--bare", str(repo), str(origin))
     for branch in ("develop", "staging", "main"):  # whichever the environment deploys from
