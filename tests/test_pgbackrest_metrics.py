@@ -1,0 +1,225 @@
+"""The database host's backup metrics (roles/pgbackrest/files/pgbackrest-metrics): what it writes for the node
+exporter's textfile collector from pgbackrest info and pg_stat_archiver, and that a failed read leaves the last file.
+
+pgbackrest and psql are not on this machine: the script runs here with stand-ins on PATH that print what the real
+ones printed on the staging Molecule hosts (pgBackRest 2.x from Debian 12, PostgreSQL 15), captured verbatim below.
+"""
+
+import json
+import os
+import pathlib
+import stat
+import subprocess
+import sys
+
+import pytest
+
+SCRIPT = pathlib.Path(__file__).resolve().parents[1] / "roles/pgbackrest/files/pgbackrest-metrics"
+
+# `pgbackrest --stanza=cams --output=json info` on cams-staging-db-01 after the first full backup, a diff and an incr.
+INFO = """[
+ {
+  "archive": [
+   {
+    "database": {
+     "id": 1,
+     "repo-key": 1
+    },
+    "id": "15-1",
+    "max": "000000010000000000000008",
+    "min": "000000010000000000000001"
+   }
+  ],
+  "backup": [
+   {
+    "archive": {
+     "start": "000000010000000000000003",
+     "stop": "000000010000000000000003"
+    },
+    "backrest": {
+     "format": 5,
+     "version": "2.45"
+    },
+    "database": {
+     "id": 1,
+     "repo-key": 1
+    },
+    "error": false,
+    "info": {
+     "delta": 30747505,
+     "repository": {
+      "delta": 4099456,
+      "size": 4099456
+     },
+     "size": 30747505
+    },
+    "label": "20261128-014606F",
+    "lsn": {
+     "start": "0/3000028",
+     "stop": "0/3000100"
+    },
+    "prior": null,
+    "reference": null,
+    "timestamp": {
+     "start": 1795830366,
+     "stop": 1795830369
+    },
+    "type": "full"
+   }
+  ],
+  "cipher": "aes-256-cbc",
+  "db": [
+   {
+    "id": 1,
+    "repo-key": 1,
+    "system-id": 7713032472984992946,
+    "version": "15"
+   }
+  ],
+  "name": "cams",
+  "repo": [
+   {
+    "cipher": "aes-256-cbc",
+    "key": 1,
+    "status": {
+     "code": 0,
+     "message": "ok"
+    }
+   }
+  ],
+  "status": {
+   "code": 0,
+   "lock": {
+    "backup": {
+     "held": false
+    }
+   },
+   "message": "ok"
+  }
+ }
+]"""
+# The same with the repository host unreachable (exit code 0: the error is in the stanza's status).
+INFO_UNREACHABLE = """[
+ {
+  "archive": [],
+  "backup": [],
+  "cipher": "none",
+  "db": [],
+  "name": "cams",
+  "repo": [
+   {
+    "cipher": "none",
+    "key": 1,
+    "status": {
+     "code": 99,
+     "message": "[UnknownError] remote-0 process on '127.0.0.2' terminated unexpectedly [255]: Host key verification failed."
+    }
+   }
+  ],
+  "status": {
+   "code": 99,
+   "lock": {
+    "backup": {
+     "held": false
+    }
+   },
+   "message": "other"
+  }
+ }
+]"""
+# psql's unaligned row of the script's pg_stat_archiver query.
+ARCHIVER = "1795830375.104418|0|0"
+
+
+@pytest.fixture
+def host(tmp_path):
+    """PATH with runuser, pgbackrest and psql stand-ins; the outputs they print are files the test can change."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    outputs = tmp_path / "outputs"
+    outputs.mkdir()
+    stand_ins = {
+        # runuser -u USER -- COMMAND...: runs COMMAND (as this user).
+        "runuser": '#!/bin/sh\nshift 3\nexec "$@"\n',
+        "pgbackrest": f'#!/bin/sh\ncat {outputs}/pgbackrest\nexit "$(cat {outputs}/pgbackrest.rc)"\n',
+        "psql": f'#!/bin/sh\ncat {outputs}/psql\nexit "$(cat {outputs}/psql.rc)"\n',
+    }
+    for name, text in stand_ins.items():
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+    (outputs / "pgbackrest").write_text(INFO)
+    (outputs / "psql").write_text(ARCHIVER + "\n")
+    (outputs / "pgbackrest.rc").write_text("0")
+    (outputs / "psql.rc").write_text("0")
+    textfiles = tmp_path / "node-exporter"
+    textfiles.mkdir()
+
+    def run():
+        return subprocess.run(
+            [sys.executable, str(SCRIPT), "--stanza=cams", "--prefix=cams", f"--output={textfiles}/pgbackrest.prom"],
+            capture_output=True, text=True, env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"},
+        )
+
+    return run, outputs, textfiles
+
+
+def samples(text):
+    """Prometheus text format -> {series: value}, comments left out."""
+    return {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines() if line and not line.startswith("#")
+    }
+
+
+def newest_stop(backup_type):
+    return max(b["timestamp"]["stop"] for b in json.loads(INFO)[0]["backup"] if b["type"] == backup_type)
+
+
+def test_it_writes_the_newest_backup_of_each_type_and_wal_archiving(host):
+    run, _, textfiles = host
+    result = run()
+    assert result.returncode == 0, result.stderr
+    written = (textfiles / "pgbackrest.prom").read_text()
+    last_success, last_failure, failed = ARCHIVER.split("|")
+    assert samples(written) == {
+        'cams_backup_last_success_timestamp_seconds{type="full"}': newest_stop("full"),
+        'cams_backup_last_success_timestamp_seconds{type="diff"}': newest_stop("diff"),
+        'cams_backup_last_success_timestamp_seconds{type="incr"}': newest_stop("incr"),
+        "cams_wal_archive_last_success_timestamp_seconds": float(last_success),
+        "cams_wal_archive_last_failure_timestamp_seconds": float(last_failure),
+        "cams_wal_archive_failed_total": float(failed),
+    }
+    assert "# TYPE cams_wal_archive_failed_total counter" in written
+    # Readable by the exporter's user; nothing but the .prom file is left in the directory.
+    assert stat.S_IMODE((textfiles / "pgbackrest.prom").stat().st_mode) == 0o644
+    assert [p.name for p in textfiles.iterdir()] == ["pgbackrest.prom"]
+
+
+def test_a_stanza_without_backups_has_no_backup_series_but_wal_archiving(host):
+    run, outputs, textfiles = host
+    info = json.loads(INFO)
+    info[0]["backup"] = []
+    info[0]["status"] = {"code": 2, "message": "no valid backups"}
+    (outputs / "pgbackrest").write_text(json.dumps(info))
+    assert run().returncode == 0
+    series = samples((textfiles / "pgbackrest.prom").read_text())
+    assert not [name for name in series if name.startswith("cams_backup_")]
+    assert "cams_wal_archive_failed_total" in series
+
+
+@pytest.mark.parametrize("failure", ["repository unreachable", "pgbackrest fails", "postgresql down"])
+def test_a_failed_read_leaves_the_previous_metrics_and_fails(host, failure):
+    run, outputs, textfiles = host
+    assert run().returncode == 0
+    before = (textfiles / "pgbackrest.prom").read_text()
+    if failure == "repository unreachable":
+        (outputs / "pgbackrest").write_text(INFO_UNREACHABLE)
+    elif failure == "pgbackrest fails":
+        (outputs / "pgbackrest.rc").write_text("1")
+    else:
+        (outputs / "psql.rc").write_text("2")
+    result = run()
+    assert result.returncode == 1
+    assert result.stderr.startswith("pgbackrest-metrics: ")
+    assert (textfiles / "pgbackrest.prom").read_text() == before
+    assert [p.name for p in textfiles.iterdir()] == ["pgbackrest.prom"]
