@@ -2,7 +2,7 @@
 exporter's textfile collector from pgbackrest info and pg_stat_archiver, and that a failed read leaves the last file.
 
 pgbackrest and psql are not on this machine: the script runs here with stand-ins on PATH that print what the real
-ones printed on the staging Molecule hosts (pgBackRest 2.x from Debian 12, PostgreSQL 15), captured verbatim below.
+ones printed on the staging Molecule hosts (Debian 12: pgBackRest 2.45, PostgreSQL 15), captured verbatim below.
 """
 
 import json
@@ -16,7 +16,7 @@ import pytest
 
 SCRIPT = pathlib.Path(__file__).resolve().parents[1] / "roles/pgbackrest/files/pgbackrest-metrics"
 
-# `pgbackrest --stanza=cams --output=json info` on cams-staging-db-01 after the first full backup, a diff and an incr.
+# `pgbackrest --stanza=cams --output=json info` on cams-staging-db-01 after the first full backup and a diff.
 INFO = """[
  {
   "archive": [
@@ -26,14 +26,14 @@ INFO = """[
      "repo-key": 1
     },
     "id": "15-1",
-    "max": "000000010000000000000008",
+    "max": "000000010000000000000009",
     "min": "000000010000000000000001"
    }
   ],
   "backup": [
    {
     "archive": {
-     "start": "000000010000000000000003",
+     "start": "000000010000000000000002",
      "stop": "000000010000000000000003"
     },
     "backrest": {
@@ -48,23 +48,60 @@ INFO = """[
     "info": {
      "delta": 30747505,
      "repository": {
-      "delta": 4099456,
-      "size": 4099456
+      "delta": 4099552,
+      "size": 4099552
      },
      "size": 30747505
     },
-    "label": "20261128-014606F",
+    "label": "20261128-020417F",
     "lsn": {
-     "start": "0/3000028",
-     "stop": "0/3000100"
+     "start": "0/2000028",
+     "stop": "0/3000050"
     },
     "prior": null,
     "reference": null,
     "timestamp": {
-     "start": 1795830366,
-     "stop": 1795830369
+     "start": 1795831457,
+     "stop": 1795831461
     },
     "type": "full"
+   },
+   {
+    "archive": {
+     "start": "000000010000000000000009",
+     "stop": "000000010000000000000009"
+    },
+    "backrest": {
+     "format": 5,
+     "version": "2.45"
+    },
+    "database": {
+     "id": 1,
+     "repo-key": 1
+    },
+    "error": false,
+    "info": {
+     "delta": 3039498,
+     "repository": {
+      "delta": 312432,
+      "size": 4144768
+     },
+     "size": 31509361
+    },
+    "label": "20261128-020417F_20261128-020727D",
+    "lsn": {
+     "start": "0/9000028",
+     "stop": "0/9000138"
+    },
+    "prior": "20261128-020417F",
+    "reference": [
+     "20261128-020417F"
+    ],
+    "timestamp": {
+     "start": 1795831647,
+     "stop": 1795831648
+    },
+    "type": "diff"
    }
   ],
   "cipher": "aes-256-cbc",
@@ -72,7 +109,7 @@ INFO = """[
    {
     "id": 1,
     "repo-key": 1,
-    "system-id": 7713032472984992946,
+    "system-id": 7713037242151280049,
     "version": "15"
    }
   ],
@@ -98,7 +135,8 @@ INFO = """[
   }
  }
 ]"""
-# The same with the repository host unreachable (exit code 0: the error is in the stanza's status).
+# The same with the repository host unreachable (--repo1-host=127.0.0.2), and for a stanza the repository does not
+# have: exit code 0 both times, the error is in the stanza's status.
 INFO_UNREACHABLE = """[
  {
   "archive": [],
@@ -127,8 +165,36 @@ INFO_UNREACHABLE = """[
   }
  }
 ]"""
+INFO_MISSING_STANZA = """[
+ {
+  "archive": [],
+  "backup": [],
+  "cipher": "aes-256-cbc",
+  "db": [],
+  "name": "nostanza",
+  "repo": [
+   {
+    "cipher": "aes-256-cbc",
+    "key": 1,
+    "status": {
+     "code": 1,
+     "message": "missing stanza path"
+    }
+   }
+  ],
+  "status": {
+   "code": 1,
+   "lock": {
+    "backup": {
+     "held": false
+    }
+   },
+   "message": "missing stanza path"
+  }
+ }
+]"""
 # psql's unaligned row of the script's pg_stat_archiver query.
-ARCHIVER = "1795830375.104418|0|0"
+ARCHIVER = "1795831649.481524|0|0"
 
 
 @pytest.fixture
@@ -184,7 +250,6 @@ def test_it_writes_the_newest_backup_of_each_type_and_wal_archiving(host):
     assert samples(written) == {
         'cams_backup_last_success_timestamp_seconds{type="full"}': newest_stop("full"),
         'cams_backup_last_success_timestamp_seconds{type="diff"}': newest_stop("diff"),
-        'cams_backup_last_success_timestamp_seconds{type="incr"}': newest_stop("incr"),
         "cams_wal_archive_last_success_timestamp_seconds": float(last_success),
         "cams_wal_archive_last_failure_timestamp_seconds": float(last_failure),
         "cams_wal_archive_failed_total": float(failed),
@@ -193,6 +258,19 @@ def test_it_writes_the_newest_backup_of_each_type_and_wal_archiving(host):
     # Readable by the exporter's user; nothing but the .prom file is left in the directory.
     assert stat.S_IMODE((textfiles / "pgbackrest.prom").stat().st_mode) == 0o644
     assert [p.name for p in textfiles.iterdir()] == ["pgbackrest.prom"]
+
+
+def test_of_several_backups_of_a_type_the_newest_counts(host):
+    run, outputs, textfiles = host
+    info = json.loads(INFO)
+    full = info[0]["backup"][0]
+    newer = {**full, "label": "later", "timestamp": {"start": full["timestamp"]["stop"] + 3600,
+                                                     "stop": full["timestamp"]["stop"] + 3700}}
+    info[0]["backup"].append(newer)
+    (outputs / "pgbackrest").write_text(json.dumps(info))
+    assert run().returncode == 0
+    series = samples((textfiles / "pgbackrest.prom").read_text())
+    assert series['cams_backup_last_success_timestamp_seconds{type="full"}'] == full["timestamp"]["stop"] + 3700
 
 
 def test_a_stanza_without_backups_has_no_backup_series_but_wal_archiving(host):
@@ -207,13 +285,17 @@ def test_a_stanza_without_backups_has_no_backup_series_but_wal_archiving(host):
     assert "cams_wal_archive_failed_total" in series
 
 
-@pytest.mark.parametrize("failure", ["repository unreachable", "pgbackrest fails", "postgresql down"])
+@pytest.mark.parametrize(
+    "failure", ["repository unreachable", "stanza missing", "pgbackrest fails", "postgresql down"]
+)
 def test_a_failed_read_leaves_the_previous_metrics_and_fails(host, failure):
     run, outputs, textfiles = host
     assert run().returncode == 0
     before = (textfiles / "pgbackrest.prom").read_text()
     if failure == "repository unreachable":
         (outputs / "pgbackrest").write_text(INFO_UNREACHABLE)
+    elif failure == "stanza missing":
+        (outputs / "pgbackrest").write_text(INFO_MISSING_STANZA)
     elif failure == "pgbackrest fails":
         (outputs / "pgbackrest.rc").write_text("1")
     else:
