@@ -16,7 +16,7 @@ import pytest
 
 SCRIPT = pathlib.Path(__file__).resolve().parents[1] / "roles/pgbackrest/files/pgbackrest-metrics"
 
-# `pgbackrest --stanza=cams --output=json info` on cams-staging-db-01 after the first full backup and a diff.
+# `pgbackrest --stanza=cams --output=json info` on cams-staging-db-01 after the first full backup, a diff and an incr.
 INFO = """[
  {
   "archive": [
@@ -26,7 +26,7 @@ INFO = """[
      "repo-key": 1
     },
     "id": "15-1",
-    "max": "000000010000000000000009",
+    "max": "00000001000000000000000B",
     "min": "000000010000000000000001"
    }
   ],
@@ -48,12 +48,12 @@ INFO = """[
     "info": {
      "delta": 30747505,
      "repository": {
-      "delta": 4099552,
-      "size": 4099552
+      "delta": 4099536,
+      "size": 4099536
      },
      "size": 30747505
     },
-    "label": "20261128-020417F",
+    "label": "20261128-021219F",
     "lsn": {
      "start": "0/2000028",
      "stop": "0/3000050"
@@ -61,8 +61,8 @@ INFO = """[
     "prior": null,
     "reference": null,
     "timestamp": {
-     "start": 1795831457,
-     "stop": 1795831461
+     "start": 1795831939,
+     "stop": 1795831942
     },
     "type": "full"
    },
@@ -81,27 +81,65 @@ INFO = """[
     },
     "error": false,
     "info": {
-     "delta": 3039498,
+     "delta": 3039497,
      "repository": {
-      "delta": 312432,
-      "size": 4144768
+      "delta": 312416,
+      "size": 4144752
+     },
+     "size": 31509360
+    },
+    "label": "20261128-021219F_20261128-021516D",
+    "lsn": {
+     "start": "0/9000028",
+     "stop": "0/9000100"
+    },
+    "prior": "20261128-021219F",
+    "reference": [
+     "20261128-021219F"
+    ],
+    "timestamp": {
+     "start": 1795832116,
+     "stop": 1795832117
+    },
+    "type": "diff"
+   },
+   {
+    "archive": {
+     "start": "00000001000000000000000A",
+     "stop": "00000001000000000000000B"
+    },
+    "backrest": {
+     "format": 5,
+     "version": "2.45"
+    },
+    "database": {
+     "id": 1,
+     "repo-key": 1
+    },
+    "error": false,
+    "info": {
+     "delta": 8458,
+     "repository": {
+      "delta": 496,
+      "size": 4144736
      },
      "size": 31509361
     },
-    "label": "20261128-020417F_20261128-020727D",
+    "label": "20261128-021219F_20261128-021518I",
     "lsn": {
-     "start": "0/9000028",
-     "stop": "0/9000138"
+     "start": "0/A000028",
+     "stop": "0/B000050"
     },
-    "prior": "20261128-020417F",
+    "prior": "20261128-021219F_20261128-021516D",
     "reference": [
-     "20261128-020417F"
+     "20261128-021219F",
+     "20261128-021219F_20261128-021516D"
     ],
     "timestamp": {
-     "start": 1795831647,
-     "stop": 1795831648
+     "start": 1795832118,
+     "stop": 1795832120
     },
-    "type": "diff"
+    "type": "incr"
    }
   ],
   "cipher": "aes-256-cbc",
@@ -109,7 +147,7 @@ INFO = """[
    {
     "id": 1,
     "repo-key": 1,
-    "system-id": 7713037242151280049,
+    "system-id": 7713039311267585453,
     "version": "15"
    }
   ],
@@ -194,7 +232,7 @@ INFO_MISSING_STANZA = """[
  }
 ]"""
 # psql's unaligned row of the script's pg_stat_archiver query.
-ARCHIVER = "1795831649.481524|0|0"
+ARCHIVER = "1795832121.414473|0|0"
 
 
 @pytest.fixture
@@ -250,6 +288,7 @@ def test_it_writes_the_newest_backup_of_each_type_and_wal_archiving(host):
     assert samples(written) == {
         'cams_backup_last_success_timestamp_seconds{type="full"}': newest_stop("full"),
         'cams_backup_last_success_timestamp_seconds{type="diff"}': newest_stop("diff"),
+        'cams_backup_last_success_timestamp_seconds{type="incr"}': newest_stop("incr"),
         "cams_wal_archive_last_success_timestamp_seconds": float(last_success),
         "cams_wal_archive_last_failure_timestamp_seconds": float(last_failure),
         "cams_wal_archive_failed_total": float(failed),
