@@ -203,11 +203,13 @@ def listening_ports(host):
 
 
 def test_each_host_listens_only_where_its_tier_needs():
-    assert listening_ports(BALANCER) == {22, 80, 443}
-    assert listening_ports(DB_HOST) == {22, 5432}
-    assert listening_ports(BACKUP_HOST) == {22}, "pgBackRest reaches its repository over SSH"
+    """Besides its tier's: the node exporter (9100) everywhere, and each tier's exporter (docs/monitoring.md)."""
+    assert listening_ports(BALANCER) == {22, 80, 443, 8405, 9100}
+    assert listening_ports(DB_HOST) == {22, 5432, 9100, 9187}
+    assert listening_ports(BACKUP_HOST) == {22, 9100}, "pgBackRest reaches its repository over SSH"
+    assert listening_ports(MONITOR) == {22, 9090, 9093, 9100, 9115}
     for host in APP_HOSTS:
-        assert listening_ports(host) == {22, 80, 443, 8080, 8443}, "gunicorn listens on unix sockets only"
+        assert listening_ports(host) == {22, 80, 443, 8080, 8443, 9100, 9113, 9180}, "gunicorn: unix sockets only"
 
 
 def test_the_firewall_lets_through_only_what_each_tier_needs():
