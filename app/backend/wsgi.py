@@ -14,6 +14,8 @@ if not os.environ.get("DJANGO_SETTINGS_MODULE"):
 application = get_wsgi_application()
 
 # Only WSGI servers load this module (gunicorn: each worker), never manage.py commands.
-from cams.metrics import record_serving_process  # noqa: E402 - needs the settings get_wsgi_application set up
+from cams.database_status import database_indicator  # noqa: E402 - needs the settings get_wsgi_application set up
+from cams.metrics import record_serving_process  # noqa: E402
 
 record_serving_process()
+database_indicator()  # starts this worker's database probe now, so that its first /health/ already knows
