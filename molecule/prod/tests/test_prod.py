@@ -492,7 +492,9 @@ def test_the_environment_down_pages_then_resolves_and_alerts_show_in_status_and_
         assert "CamsDiskSpaceLow" in {alert["name"] for alert in status["alerts"]}
         assert not any("CamsDiskSpaceLow" in problem for problem in status["problems"]), "a ticket, not a problem"
     finally:
-        monitoring_play()  # the threshold back: the alert resolves at the next evaluations
+        monitoring_play()  # the threshold back
+    eventually(lambda: not firing_in_alertmanager("CamsDiskSpaceLow"), "CamsDiskSpaceLow resolved", 120)
+    eventually(lambda: all(balancer_status(host) == "UP" for host in APP_HOSTS), "every web host back in the balancer", 60)
 
 
 @pytest.mark.lifecycle
