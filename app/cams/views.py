@@ -6,7 +6,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_safe
 
 from .alerts import firing_alerts
-from .database_status import database_indicator, probe_database
+from .database_status import CONNECTED, checked_database, database_indicator
 from .jwt_auth import jwt_required
 from .models import Deployment
 
@@ -51,17 +51,19 @@ def health(request):
 @never_cache
 @require_safe
 def readiness(request):
-    """Readiness: the deployer sends traffic only after a 200 here."""
-    probe = probe_database()
-    if probe.available:
+    """Readiness: the deployer and the load balancers send traffic only after a 200 here: the database answers and
+    has every migration of this release. From the background probe's last result (never older than a few seconds),
+    so that checks cost nothing; a process whose probe has no result yet is not ready."""
+    state, probe = checked_database()
+    if state == CONNECTED:
         database_check = {"status": "ok", "latency_ms": probe.latency_ms}
         migrations_ok = probe.migrations_pending == 0
         migrations_check = {"status": "ok" if migrations_ok else "fail", "pending": probe.migrations_pending}
     else:
-        database_check = {"status": "fail", "detail": probe.detail}
+        database_check = {"status": "fail", "detail": probe.detail if probe else f"database state {state}"}
         migrations_ok = False
         migrations_check = {"status": "unknown", "pending": None}
-    ready = probe.available and migrations_ok
+    ready = state == CONNECTED and migrations_ok
     return JsonResponse(
         {
             "status": "ok" if ready else "fail",
@@ -79,17 +81,20 @@ def readiness(request):
 @jwt_required
 def overview(request):
     """Dashboard summary; still 200 when the database is down (database.status says so)."""
-    probe = probe_database()
-    database = {
-        "status": "ok" if probe.available else "unavailable",
-        "vendor": probe.vendor,
-        "name": probe.name,
-        "server_version": probe.server_version,
-        "latency_ms": probe.latency_ms,
-        "migrations_pending": probe.migrations_pending,
-    }
-    if not probe.available:
-        database["detail"] = probe.detail
+    state, probe = checked_database()
+    if probe is None:
+        database = {"status": "unavailable", "detail": f"database state {state}"}
+    else:
+        database = {
+            "status": "ok" if probe.available else "unavailable",
+            "vendor": probe.vendor,
+            "name": probe.name,
+            "server_version": probe.server_version,
+            "latency_ms": probe.latency_ms,
+            "migrations_pending": probe.migrations_pending,
+        }
+        if not probe.available:
+            database["detail"] = probe.detail
     return JsonResponse(
         {
             "environment": settings.CAMS_ENVIRONMENT,

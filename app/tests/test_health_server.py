@@ -37,9 +37,9 @@ def cluster():
 
 
 @pytest.fixture(scope="module")
-def server(cluster, tmp_path_factory):
-    """Base URL of gunicorn running staging settings (SSL redirect on) with one single-threaded worker."""
-    env = subprocess_env(
+def env(cluster):
+    """The server's environment: staging settings on the test cluster, the probe every PROBE_INTERVAL s."""
+    return subprocess_env(
         deployed_env(
             "staging",
             STAGING_DATABASE_URL=cluster.create_database("cams"),
@@ -49,6 +49,11 @@ def server(cluster, tmp_path_factory):
             DATABASE_HEALTH_PROBE_INTERVAL=str(PROBE_INTERVAL),
         )
     )
+
+
+@pytest.fixture(scope="module")
+def server(env, tmp_path_factory):
+    """Base URL of gunicorn running staging settings (SSL redirect on) with one single-threaded worker."""
     assert run_manage("migrate", "--no-input", env=env).returncode == 0
     port = free_port()
     log = (tmp_path_factory.mktemp("gunicorn") / "gunicorn.log").open("w")
@@ -86,11 +91,17 @@ def get(base_url: str, path: str, *, token: str | None = None) -> tuple[int, dic
     return status, json.loads(body), time.monotonic() - started
 
 
+def at_once(base_url: str, path: str) -> tuple[int, dict]:
+    """(status, body) of a health endpoint, which must answer at once whatever the database does."""
+    status, body, seconds = get(base_url, path)
+    assert seconds < PROMPT_SECONDS
+    return status, body
+
+
 def health(base_url: str) -> dict:
     """/health/'s answer, which must be ok and come at once whatever the database does."""
-    status, body, seconds = get(base_url, "/health/")
+    status, body = at_once(base_url, "/health/")
     assert (status, body["status"]) == (200, "ok")
-    assert seconds < PROMPT_SECONDS
     return body
 
 
@@ -103,12 +114,23 @@ def wait_for_database(base_url: str, state: str) -> dict:
     return body
 
 
+def wait_for_readiness(base_url: str, status: int) -> dict:
+    """Polls /health/ready/ until it answers ``status``; each answer must come at once."""
+    deadline = time.monotonic() + INDICATOR_FOLLOWS_WITHIN
+    while (answer := at_once(base_url, "/health/ready/"))[0] != status:
+        assert time.monotonic() < deadline, f"/health/ready/ still says {answer} after {INDICATOR_FOLLOWS_WITHIN} s"
+        time.sleep(0.1)
+    return answer[1]
+
+
 def probe_attempts_under_requests(base_url: str, cluster: PostgresCluster) -> tuple[int, int, float]:
-    """(connection attempts the server saw, /health/ requests, seconds) while requests pour in for a few intervals."""
+    """(connection attempts the server saw, requests, seconds) while /health/ and /health/ready/ requests pour in for a
+    few intervals."""
     attempts_before, started, requests = cluster.connection_attempts(), time.monotonic(), 0
     while time.monotonic() - started < REQUESTS_FOR:
         health(base_url)
-        requests += 1
+        at_once(base_url, "/health/ready/")
+        requests += 2
     return cluster.connection_attempts() - attempts_before, requests, time.monotonic() - started
 
 
@@ -124,6 +146,23 @@ def test_health_and_readiness_when_all_is_well(server, token):
     status, body, _ = get(server, "/health/ready/")
     assert (status, body["status"]) == (200, "ok")
     assert get(server, "/api/deployments/", token=token)[0] == 200
+
+
+def test_readiness_follows_the_schema_from_the_probes_last_result(server, env, cluster):
+    """Load balancers check readiness every second or two: it reads the probe's last result, so however many checks
+    come only the probe connects, and it still follows the schema within a few intervals: a migration of this
+    release reversed makes it 503, migrated again it is 200."""
+    wait_for_readiness(server, 200)
+    attempts, requests, seconds = probe_attempts_under_requests(server, cluster)
+    assert 1 <= attempts <= math.ceil(seconds / PROBE_INTERVAL) + 1, f"{attempts} attempts, {requests} requests"
+
+    assert run_manage("migrate", "cams", "0001", "--no-input", env=env).returncode == 0
+    body = wait_for_readiness(server, 503)
+    assert body["checks"] == {"database": body["checks"]["database"], "migrations": {"status": "fail", "pending": 1}}
+    assert body["checks"]["database"]["status"] == "ok"
+
+    assert run_manage("migrate", "--no-input", env=env).returncode == 0
+    wait_for_readiness(server, 200)
 
 
 def test_liveness_with_every_connection_slot_taken(server, cluster, token):

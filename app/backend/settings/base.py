@@ -110,8 +110,8 @@ CAMS_DEPLOYED_AT = env.str("CAMS_DEPLOYED_AT", default="unknown")
 # Readiness and dashboard database probes use their own short-lived connection with these limits.
 CAMS_DATABASE_PROBE_CONNECT_TIMEOUT = env.int("DATABASE_PROBE_CONNECT_TIMEOUT", default=2)
 CAMS_DATABASE_PROBE_STATEMENT_TIMEOUT = env.float("DATABASE_PROBE_STATEMENT_TIMEOUT", default=2.0)
-# /health/ reports what a background thread per process, probing with those limits, last saw: seconds between its
-# probes (0 turns it off; /health/ then says "unknown").
+# /health/, /health/ready/ and the dashboard report what a background thread per process, probing with those limits,
+# last saw: seconds between its probes (0 turns it off: /health/ then says "unknown", the others probe on the request).
 CAMS_DATABASE_HEALTH_PROBE_INTERVAL = env.float("DATABASE_HEALTH_PROBE_INTERVAL", default=5.0)
 
 # Monitoring: Alertmanager's API, where the dashboard reads the environment's firing alerts (empty: not monitored).
