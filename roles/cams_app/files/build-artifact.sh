@@ -2,26 +2,51 @@
 # Builds one release artifact: the app source of a git tree, a wheelhouse for the target's Python, the React
 # production build and a manifest, as OUT_DIR/cams-<release id>.tar.gz (written atomically).
 #   build-artifact.sh REPO_DIR APP_TREE RELEASE_ID SHA BRANCH OUT_DIR PYTHON_VERSION PLATFORM...
+# The wheelhouse and the React build are kept in OUT_DIR/cache, keyed by exactly what they are made from (the
+# requirements and target; the frontend's git tree): a release that changes neither reuses them, with no index,
+# no npm and no build. Entries unused for CACHE_DAYS (14) days go.
 set -euo pipefail
 repo=$1 tree=$2 release_id=$3 sha=$4 branch=$5 out_dir=$6 python_version=$7
 shift 7
 platforms=("$@")
+cache=$out_dir/cache
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 stage=$work/cams-$release_id
-mkdir -p "$stage/app" "$stage/wheels" "$out_dir"
+mkdir -p "$stage/app" "$cache"
 
-git -C "$repo" archive --format=tar "$tree" | tar -x -C "$stage/app"
+git -C "$repo" archive --format=tar "$tree" | tar -x -C "$stage/app" --anchored --exclude=frontend
+
+# cached DIRECTORY KEY COMMAND...: copies cache entry KEY into DIRECTORY, made first by COMMAND (which fills
+# DIRECTORY) unless the cache has it. An entry appears whole or not at all.
+cached() {
+  local directory=$1 entry=$cache/$2
+  shift 2
+  if [ ! -d "$entry" ]; then
+    "$@"
+    cp -a "$directory" "$entry.partial.$$"
+    mv -T "$entry.partial.$$" "$entry" 2>/dev/null || rm -rf "$entry.partial.$$"  # a concurrent build made it first
+  else
+    cp -a "$entry" "$directory"
+  fi
+  touch "$entry"
+}
 
 # Targets have no package index: every runtime dependency ships as a wheel built for their interpreter.
-"$(dirname "${BASH_SOURCE[0]}")/download-wheels.sh" "$stage/wheels" "$stage/app/requirements.txt" \
-  "$python_version" "${platforms[@]}"
+wheels_key=wheels-$(printf '%s\n' "$python_version" "${platforms[@]}" | cat - "$stage/app/requirements.txt" \
+  | sha256sum | cut -c1-32)
+cached "$stage/wheels" "$wheels_key" "$(dirname "${BASH_SOURCE[0]}")/download-wheels.sh" "$stage/wheels" \
+  "$stage/app/requirements.txt" "$python_version" "${platforms[@]}"
 
 # The dashboard is built here; hosts only serve its output.
-mv "$stage/app/frontend" "$work/frontend"
-(cd "$work/frontend" && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
-mv "$work/frontend/dist" "$stage/dist"
+build_frontend() {
+  git -C "$repo" archive --format=tar "$tree:frontend" | (mkdir "$work/frontend" && tar -x -C "$work/frontend")
+  (cd "$work/frontend" && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
+  mv "$work/frontend/dist" "$stage/dist"
+}
+cached "$stage/dist" "frontend-$(git -C "$repo" rev-parse "$tree:frontend")" build_frontend
+find "$cache" -mindepth 1 -maxdepth 1 -mtime +"${CACHE_DAYS:-14}" -exec rm -rf {} +
 
 python3 - "$stage" "$release_id" "$sha" "$branch" "$python_version" <<'PY'
 import datetime, getpass, hashlib, json, pathlib, socket, sys

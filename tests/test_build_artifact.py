@@ -1,0 +1,77 @@
+"""build-artifact.sh on a scratch repository holding a copy of app/: the wheelhouse and the React build come from its
+cache when what they are made from did not change, so a code-only release needs neither the package index nor npm."""
+import json
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+PROJECT = pathlib.Path(__file__).resolve().parents[1]
+BUILD = PROJECT / "roles" / "cams_app" / "files" / "build-artifact.sh"
+TARGET = ("3.11", "manylinux2014_x86_64", "manylinux_2_17_x86_64")
+
+
+def git(repo, *args):
+    return subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("repo")
+    git(root, "init", "-q")
+    (root / "app").mkdir()
+    archive = subprocess.run(["git", "-C", str(PROJECT), "archive", "HEAD:app"], check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(root / "app")], input=archive.stdout, check=True)
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "app")
+    return root
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory):
+    return tmp_path_factory.mktemp("artifacts")
+
+
+@pytest.fixture(scope="module")
+def without_pip_or_npm(tmp_path_factory):
+    """An environment in which downloading a wheel or running npm fails the build."""
+    bin_dir = tmp_path_factory.mktemp("bin")
+    (bin_dir / "npm").write_text("#!/bin/sh\necho 'npm must not run' >&2\nexit 1\n")
+    (bin_dir / "npm").chmod(0o755)
+    return {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "PYTHON": "/bin/false"}
+
+
+def build(repo, out, release_id, env=None):
+    tree = git(repo, "rev-parse", "HEAD:app")
+    subprocess.run([str(BUILD), str(repo), tree, release_id, git(repo, "rev-parse", "HEAD"), "main", str(out), *TARGET],
+                   check=True, capture_output=True, text=True, env=env)
+    checksums = json.loads((out / f"cams-{release_id}.json").read_text())["checksums"]
+    return ({name: digest for name, digest in checksums.items() if name.startswith(part)} for part in ("wheels/",
+                                                                                                       "dist/"))
+
+
+def test_a_code_only_release_reuses_the_wheels_and_the_react_build(repo, out, without_pip_or_npm):
+    wheels, dist = build(repo, out, "first")
+    assert wheels and dist["dist/index.html"]
+
+    (repo / "app" / "backend" / "urls.py").write_text((repo / "app" / "backend" / "urls.py").read_text() + "\n# code\n")
+    git(repo, "commit", "-q", "-am", "code only")
+
+    assert tuple(build(repo, out, "code-only", env=without_pip_or_npm)) == (wheels, dist)
+
+
+def test_a_frontend_change_rebuilds_the_react_build_only(repo, out, without_pip_or_npm):
+    first_wheels, first_dist = build(repo, out, "before-the-frontend-change", env=without_pip_or_npm)
+    panel = repo / "app" / "frontend" / "src" / "components" / "AlertsPanel.jsx"
+    panel.write_text(panel.read_text().replace(">Firing alerts<", ">Alerts firing<"))
+    git(repo, "commit", "-q", "-am", "frontend")
+
+    with pytest.raises(subprocess.CalledProcessError) as refused:
+        build(repo, out, "frontend-without-npm", env=without_pip_or_npm)
+    assert "npm must not run" in refused.value.stderr
+
+    wheels, dist = build(repo, out, "frontend", env={**os.environ, "PYTHON": "/bin/false"})
+    assert wheels == first_wheels
+    assert dist != first_dist
