@@ -171,6 +171,17 @@ def test_prune_keeps_newest_good_releases_and_never_counts_failed_ones(root):
     assert sorted(p.name for p in (root / "releases").iterdir()) == ["r3", "r4"]
 
 
+def test_prune_removes_the_virtualenvs_no_kept_release_uses(root):
+    """Releases of the same requirements share a virtualenv: it goes with the last release that links to it."""
+    for release, venv in (("r1", "old"), ("r2", "shared"), ("r3", "shared")):
+        deploy(root, release)
+        (root / "venvs" / venv).mkdir(parents=True, exist_ok=True)
+        (root / "releases" / release / "venv").symlink_to(root / "venvs" / venv)
+    removed = run(root, "prune", "--keep", "2").stdout.split()
+    assert sorted(removed) == ["r1", "venvs/old"]
+    assert sorted(p.name for p in (root / "venvs").iterdir()) == ["shared"]
+
+
 def test_prune_never_removes_the_current_release(root):
     deploy(root, "r1")
     deploy(root, "r2")
