@@ -774,6 +774,25 @@ def test_a_failure_after_the_switch_returns_the_host_to_the_previous_release(rep
     assert on(APP_HOSTS[0], f"test -e {ROOT}/deploy.lock", check=False).returncode != 0
 
 
+def make_a_release_directory_unremovable(host):
+    """A directory under releases/ with a read-only mount in it: pruning fails on it."""
+    mountpoint = f"{ROOT}/releases/unremovable/mountpoint"
+    on(host, f"mkdir -p {mountpoint} && mount -t tmpfs -o ro tmpfs {mountpoint}")
+    return f"umount {mountpoint} && rm -r {ROOT}/releases/unremovable"
+
+
+def test_a_failure_after_the_rollout_returns_the_host_and_releases_the_lock(repo):
+    """Pruning fails on app1 once it switched and went back into the balancer, outside the rollout's rescue: the run
+    fails naming the step, app1 returns to the previous release like any host a failed run switched, app2 never
+    starts the release, and the deploy lock is gone, so that the next run needs no cams_app_break_lock."""
+    v2, v2b = release_id_of(repo, "v2"), release_id_of(repo, "v2b")
+    run, _ = failing_deploy_under_load(repo, APP_HOSTS[0], make_a_release_directory_unremovable(APP_HOSTS[0]))
+    assert f"Release {v2b} FAILED on {APP_HOSTS[0]} at 'Prune releases beyond the newest good ones" in run.stdout, run.stdout
+    assert [serving(host) for host in APP_HOSTS] == [v2, v2]
+    assert all(entry["release_id"] != v2b for entry in ledger(APP_HOSTS[1])), "app2 never started it"
+    assert on(APP_HOSTS[0], f"test -e {ROOT}/deploy.lock", check=False).returncode != 0
+
+
 def test_a_run_that_fails_on_the_second_host_returns_the_first(repo):
     """app2 cannot start the release; app1 switched already and goes back through the readiness gate."""
     v2, v2b = release_id_of(repo, "v2"), release_id_of(repo, "v2b")
