@@ -210,18 +210,23 @@ def judge_balancer(name, balancer, problems):
 
 def judge_alerts(name, answer, problems):
     """The firing alerts Alertmanager on the monitoring host has for the environment, oldest first; a paging one is a
-    problem, a ticket is shown only. None when Alertmanager does not answer (a problem too: nothing would page)."""
+    problem, a ticket is shown only. None when Alertmanager does not answer (a problem too: nothing would page). The
+    heartbeat is not shown, but its absence is a problem: Prometheus is not alerting."""
     if int(answer["status"]) != 200 or not isinstance(answer["json"], list):
         problems.append(f"{name}: Alertmanager does not answer ({answer_of(answer)}): alerts cannot be read, nor "
                         f"sent. Next: systemctl status prometheus-alertmanager on {name}")
         return None
+    heartbeats = [alert for alert in answer["json"] if alert["labels"].get("severity") == "heartbeat"]
+    if not heartbeats:
+        problems.append(f"{name}: CamsWatchdog is not firing: Prometheus does not evaluate the rules or does not reach "
+                        f"Alertmanager, so nothing would page. Next: systemctl status prometheus on {name}")
     alerts = sorted(({"name": alert["labels"].get("alertname", "?"),
                       "severity": alert["labels"].get("severity", "?"),
                       "instance": alert["labels"].get("instance"),
                       "since": alert.get("startsAt"),
                       "summary": alert.get("annotations", {}).get("summary", ""),
                       "runbook": alert.get("annotations", {}).get("runbook")}
-                     for alert in answer["json"]), key=lambda alert: alert["since"] or "")
+                     for alert in answer["json"] if alert not in heartbeats), key=lambda alert: alert["since"] or "")
     problems += [f"alert {describe_alert(alert)}" for alert in alerts if alert["severity"] == "page"]
     return alerts
 

@@ -10,6 +10,7 @@ from django.conf import settings
 
 # Pages first, then the oldest.
 SEVERITY_ORDER = {"page": 0, "ticket": 1}
+HEARTBEAT_SEVERITY = "heartbeat"  # CamsWatchdog's (docs/monitoring.md)
 
 # Alertmanager is on the environment's own network: no proxy from the process environment in between.
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -44,7 +45,9 @@ def firing_alerts() -> FiringAlerts:
     try:
         with _opener.open(request, timeout=settings.CAMS_ALERTMANAGER_TIMEOUT_SECONDS) as response:
             gettable_alerts = json.load(response)
-        alerts = [_summarised(alert) for alert in gettable_alerts]
+        # The heartbeat always fires: it tells the dead man's switch that monitoring works, not the people.
+        alerts = [_summarised(alert) for alert in gettable_alerts
+                  if alert["labels"].get("severity") != HEARTBEAT_SEVERITY]
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
         # OSError covers refused connections, timeouts and HTTP errors (urllib.error.URLError is one).
         return FiringAlerts(status="unreachable", detail=f"{settings.CAMS_ALERTMANAGER_URL}: {_reason(error)}")

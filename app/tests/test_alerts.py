@@ -25,6 +25,7 @@ def alertmanager(settings):
             gettable_alert("EnvironmentDown", environment="dev", severity="page", starts_at="2026-11-28T02:00:00Z",
                            instance="cams-dev"),
             gettable_alert("DiskSpaceLow", environment="dev", severity="ticket", starts_at="2026-11-28T00:30:00Z"),
+            gettable_alert("CamsWatchdog", environment="dev", severity="heartbeat", starts_at="2026-11-27T00:00:00Z"),
             gettable_alert("EnvironmentDown", environment="staging", severity="page",
                            starts_at="2026-11-28T00:00:00Z", instance="cams-staging"),
             gettable_alert("MemoryLow", environment="dev", severity="ticket", starts_at="2026-11-28T00:10:00Z",
@@ -45,7 +46,7 @@ def test_the_environments_firing_alerts_pages_first_then_oldest(client, auth_hea
     body = response.json()
     assert (body["status"], body["environment"]) == ("ok", "dev")
     assert "detail" not in body
-    # Not staging's, nor the silenced or inhibited ones.
+    # Not staging's, nor the silenced or inhibited ones, nor the heartbeat.
     assert [(alert["name"], alert["since"]) for alert in body["alerts"]] == [
         ("EnvironmentDown", "2026-11-28T02:00:00Z"),
         ("DiskSpaceLow", "2026-11-28T00:30:00Z"),

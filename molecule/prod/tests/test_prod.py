@@ -523,6 +523,8 @@ def test_the_environment_down_pages_then_resolves_and_alerts_show_in_status_and_
     finally:
         monitoring_play()  # the threshold back
     eventually(lambda: not firing_in_alertmanager("CamsDiskSpaceLow"), "CamsDiskSpaceLow resolved", 120)
+    # The heartbeat reached its receiver meanwhile (the dead man's switch's), again every minute.
+    assert len([alert for alert in notified("CamsWatchdog", "firing") if alert["labels"]["severity"] == "heartbeat"]) >= 2
     eventually(lambda: all(balancer_status(host) == "UP" for host in APP_HOSTS), "every web host back in the balancer", 60)
 
 
