@@ -65,43 +65,51 @@ if [ "$(cat "$WHEELS/.stamp" 2>/dev/null)" != "$stamp" ]; then
   mv "$tmp" "$WHEELS"
 fi
 
-# Node.js for the local node base: the controller's (Debian's nodejs is too old for Vite).
-node_dist="$ROOT/.artifacts/node-dist"
-if [ "$(cat "$node_dist/.stamp" 2>/dev/null)" != "$(node --version 2>/dev/null)" ]; then
-  command -v node >/dev/null 2>&1 || die "node not found on this machine: the frontend's local base copies it"
-  log "copying this machine's Node.js $(node --version) into ${node_dist#"$ROOT"/}"
-  rm -rf "$node_dist"
-  mkdir -p "$node_dist/bin" "$node_dist/lib/node_modules"
-  cp "$(command -v node)" "$node_dist/bin/node"
-  cp -R "$(npm root -g)/npm" "$node_dist/lib/node_modules/npm"
-  node --version > "$node_dist/.stamp"
-fi
-for base in python:"$CAMS_PYTHON_IMAGE" nginx:"$CAMS_NGINX_IMAGE" node:"$CAMS_NODE_IMAGE"; do
-  if ! docker image inspect "${base#*:}" >/dev/null 2>&1; then
-    log "building the local base ${base#*:}"
-    docker build --quiet --target "${base%%:*}" --build-arg BASE_IMAGE="$CAMS_BASE_IMAGE" --tag "${base#*:}" \
-      --file "$ROOT/docker/local-bases.Dockerfile" "$node_dist" >/dev/null
-  fi
-done
+# The prod profile's builds: local bases for the official images, and npm's cache (the wheelhouse above serves both
+# profiles). Only then, so the dev profile needs no Node.js on this machine.
+prod_profile=0
+[[ ",$COMPOSE_PROFILES," == *,prod,* || " $* " == *" --profile prod "* ]] && prod_profile=1
 
-# npm's cache with every package of the lockfile, for `npm ci --offline` in the frontend's build stage.
-npm_cache="$ROOT/.artifacts/npm-cache"
-npm_stamp="$(sha256sum < "$ROOT/app/frontend/package-lock.json" | cut -d' ' -f1)"
-if [ "$(cat "$npm_cache/.stamp" 2>/dev/null)" != "$npm_stamp" ]; then
-  log "filling npm's cache for app/frontend/package-lock.json into ${npm_cache#"$ROOT"/}"
-  tmp_npm="$(mktemp -d "$ROOT/.artifacts/npm-cache.XXXXXX")"
-  trap 'rm -rf "$tmp_npm"' EXIT
-  mkdir -p "$tmp_npm/project"
-  cp "$ROOT/app/frontend/package.json" "$ROOT/app/frontend/package-lock.json" "$tmp_npm/project/"
-  (cd "$tmp_npm/project" && npm ci --cache="$tmp_npm/cache" --ignore-scripts --no-audit --no-fund --loglevel=error)
-  printf '%s\n' "$npm_stamp" > "$tmp_npm/cache/.stamp"
-  rm -rf "$npm_cache"
-  mv "$tmp_npm/cache" "$npm_cache"
-fi
+prepare_prod_builds() {
+  # Node.js for the local node base: the controller's (Debian's nodejs is too old for Vite).
+  local node_dist="$ROOT/.artifacts/node-dist"
+  if [ "$(cat "$node_dist/.stamp" 2>/dev/null)" != "$(node --version 2>/dev/null)" ]; then
+    command -v node >/dev/null 2>&1 || die "node not found on this machine: the frontend's local base copies it"
+    log "copying this machine's Node.js $(node --version) into ${node_dist#"$ROOT"/}"
+    rm -rf "$node_dist"
+    mkdir -p "$node_dist/bin" "$node_dist/lib/node_modules"
+    cp "$(command -v node)" "$node_dist/bin/node"
+    cp -R "$(npm root -g)/npm" "$node_dist/lib/node_modules/npm"
+    node --version > "$node_dist/.stamp"
+  fi
+  for base in python:"$CAMS_PYTHON_IMAGE" nginx:"$CAMS_NGINX_IMAGE" node:"$CAMS_NODE_IMAGE"; do
+    if ! docker image inspect "${base#*:}" >/dev/null 2>&1; then
+      log "building the local base ${base#*:}"
+      docker build --quiet --target "${base%%:*}" --build-arg BASE_IMAGE="$CAMS_BASE_IMAGE" --tag "${base#*:}" \
+        --file "$ROOT/docker/local-bases.Dockerfile" "$node_dist" >/dev/null
+    fi
+  done
+
+  # npm's cache with every package of the lockfile, for `npm ci --offline` in the frontend's build stage.
+  local npm_cache="$ROOT/.artifacts/npm-cache"
+  npm_stamp="$(sha256sum < "$ROOT/app/frontend/package-lock.json" | cut -d' ' -f1)"
+  if [ "$(cat "$npm_cache/.stamp" 2>/dev/null)" != "$npm_stamp" ]; then
+    log "filling npm's cache for app/frontend/package-lock.json into ${npm_cache#"$ROOT"/}"
+    tmp_npm="$(mktemp -d "$ROOT/.artifacts/npm-cache.XXXXXX")"
+    trap 'rm -rf "$tmp_npm"' EXIT
+    mkdir -p "$tmp_npm/project"
+    cp "$ROOT/app/frontend/package.json" "$ROOT/app/frontend/package-lock.json" "$tmp_npm/project/"
+    (cd "$tmp_npm/project" && npm ci --cache="$tmp_npm/cache" --ignore-scripts --no-audit --no-fund --loglevel=error)
+    printf '%s\n' "$npm_stamp" > "$tmp_npm/cache/.stamp"
+    rm -rf "$npm_cache"
+    mv "$tmp_npm/cache" "$npm_cache"
+  fi
+}
+[ "$prod_profile" = 1 ] && prepare_prod_builds
 
 # docker-compose 1.29 reads every service's env_file, also those of a profile not started: the dev profile, which
 # uses neither, runs without them.
-if [[ ",$COMPOSE_PROFILES," != *,prod,* ]]; then
+if [ "$prod_profile" = 0 ]; then
   [ -f "${CAMS_ENV_FILE:-$ROOT/.env}" ] || export CAMS_ENV_FILE="$ROOT/.env.example"
   [ -f "${CAMS_FRONTEND_ENV_FILE:-$ROOT/.env.frontend}" ] || export CAMS_FRONTEND_ENV_FILE="$ROOT/.env.frontend.example"
 fi
