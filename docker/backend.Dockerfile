@@ -14,8 +14,9 @@ RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends build-essential libpq-dev \
  && rm -rf /var/lib/apt/lists/*
 # Requirements before the source: the dependency layers stay cached while only the code changes.
-# compose-wheel[s] matches nothing when there is no wheelhouse, and the COPY still succeeds.
-COPY app/requirements.txt app/requirements-dev.txt .artifacts/compose-wheel[s] /wheels/
+# .artifact[s]/compose-wheel[s] matches nothing without a wheelhouse (each part a pattern: BuildKit fails on a
+# missing directory before a pattern), and the COPY still succeeds with the requirements.
+COPY app/requirements.txt app/requirements-dev.txt .artifact[s]/compose-wheel[s] /wheels/
 RUN python3 -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check --quiet \
       --find-links=/wheels --requirement=/wheels/requirements.txt

@@ -12,8 +12,9 @@ ARG NPM_CI_FLAGS=
 WORKDIR /src
 # The lockfile before the source: the dependency layer stays cached while only the code changes.
 COPY app/frontend/package.json app/frontend/package-lock.json ./
-# npm-cach[e] matches nothing when there is no cache, and the COPY still succeeds (it always has the lockfile).
-COPY app/frontend/package-lock.json .artifacts/npm-cach[e] /npm-cache/
+# .artifact[s]/npm-cach[e] matches nothing without a cache (each part a pattern: BuildKit fails on a missing
+# directory before a pattern), and the COPY still succeeds with the lockfile.
+COPY app/frontend/package-lock.json .artifact[s]/npm-cach[e] /npm-cache/
 RUN npm ci --cache=/npm-cache --no-audit --no-fund ${NPM_CI_FLAGS}
 COPY app/frontend/ ./
 RUN npm run build
