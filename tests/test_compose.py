@@ -109,7 +109,7 @@ def test_ready_means_database_reachable_and_migrated(stack):
 
 
 def test_api_needs_a_token_minted_in_the_app_container(stack):
-    minted = stack.compose("exec", "-T", "app", "python", "manage.py", "mint_token", "--subject", "compose-test")
+    minted = stack.compose("exec", "-T", "web-dev", "python", "manage.py", "mint_token", "--subject", "compose-test")
     assert minted.returncode == 0, minted.stderr
     token = minted.stdout.strip()
 
