@@ -2,11 +2,11 @@
 """Times the operator's path on one fresh local VM, all in one run, and writes what it measured:
 
 fresh converge (site.yml on a bare VM) and its idempotent re-run; requests/s and p50/p99 latency next to their
-baselines on the converged release (throughput.py); four deploys (playbooks/deploy.yml, end to end)
-of a Python change with the build cache cleared and another with it warm, a dependency change and a frontend change,
-each under a paced load that counts failed requests (vm.under_paced_load). Prints the tables and writes bench/results/lifecycle-<time>.json,
-docs/benchmarks.md and docs/benchmarks.png (report.py). It reports times, it does not judge them; it fails only if
-a request failed during a deploy or the load ended before a deploy did.
+baselines on the converged release (throughput.py); four deploys (playbooks/deploy.yml, end to end) of a Python
+change with the build cache cleared and another with it warm, a dependency change and a frontend change, each under
+a paced load that counts failed requests (vm.under_paced_load). Prints the tables and writes
+bench/results/lifecycle-<time>.json, docs/benchmarks.md and docs/benchmarks.png (report.py). It reports times, it
+does not judge them; it fails only if a request failed during a deploy or the load ended before a deploy did.
 
     .venv/bin/python bench/lifecycle.py        (or: make bench)
 
@@ -69,26 +69,30 @@ DEPLOYS = [
 ]
 
 
-def load_average():
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
 def machine():
     cpu = next((line.split(":", 1)[1].strip() for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
     return {"cpu": cpu, "nproc": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "load_before": load_average()}
+            "load_samples": [os.getloadavg()[0]]}
+
+
+def sample_load(results):
+    """The 1-minute load average after each step: whether the machine was shared while it was measured."""
+    results["machine"]["load_samples"].append(os.getloadavg()[0])
 
 
 def run(repo):
     results = {"machine": machine(), "load_seconds": LOAD_SECONDS, "load_concurrency": LOAD_CONCURRENCY}
     timed_playbook("playbooks/build.yml", repo.path, repo.head)  # the first artifact, not part of the converge
     fresh_s, fresh_changed = timed_playbook("site.yml", repo.path, repo.head)
+    sample_load(results)
     rerun_s, rerun_changed = timed_playbook("site.yml", repo.path, repo.head)
+    sample_load(results)
     results["converge"] = {"fresh_s": fresh_s, "fresh_changed": fresh_changed, "rerun_s": rerun_s,
                            "rerun_changed": rerun_changed}
     install_loadgen()
     results["throughput"], results["gunicorn_settings"] = throughput.measure_all(LOAD_SECONDS, LOAD_CONCURRENCY)
+    sample_load(results)
     results["deploys"] = []
     for name, relative_path, change, clear_cache in DEPLOYS:
         ref = repo.commit(name, relative_path, change)
@@ -98,7 +102,7 @@ def run(repo):
         results["deploys"].append({"name": name, "seconds": seconds, "changed": changed, "sent": load["sent"],
                                    "failed": load["failed"], "load_lasted": load["stopped_by"] == "stop_file",
                                    "failures": load["failures"][:5]})
-    results["machine"]["load_after"] = load_average()
+        sample_load(results)
     return results
 
 
@@ -112,7 +116,6 @@ def main():
             results = run(repo)
         finally:
             sh("scripts/local-vm.sh", "down")
-    results["machine"]["note"] = os.environ.get("BENCH_NOTE", "")
 
     out_dir = PROJECT / "bench" / "results"
     out_dir.mkdir(exist_ok=True)

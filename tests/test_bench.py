@@ -78,8 +78,7 @@ localhost  : ok=4   changed=1    unreachable=0 failed=0
 
 
 RESULTS = {
-    "machine": {"cpu": "Test CPU", "nproc": 2, "date": "2026-01-01 00:00 UTC", "load_before": "1.00 1.00 1.00",
-                "load_after": "2.00 2.00 2.00", "note": ""},
+    "machine": {"cpu": "Test CPU", "nproc": 2, "date": "2026-01-01 00:00 UTC", "load_samples": [1.0, 3.5, 2.0]},
     "load_seconds": 10, "load_concurrency": 4, "gunicorn_settings": "workers = 2 threads = 1",
     "converge": {"fresh_s": 200.0, "fresh_changed": 150, "rerun_s": 40.0, "rerun_changed": 0},
     "deploys": [
@@ -101,7 +100,7 @@ def test_markdown_holds_the_ratios_and_what_each_optimisation_bought():
     assert "| /health/ (Django) | 320 | 2.00 | 9.00 | 0 | WSGI hello | 500 | 2.00 | 0.64 |" in text
     assert "| React index.html | 900 |" in text and "| 0.90 |" in text
     assert "code-only deploy with the cache cleared: 30.0 s | with it warm: 12.0 s" in text
-    assert "load average 1.00 1.00 1.00 before" in text
+    assert "1-minute load average 1.0 to 3.5 during the run" in text and "shared with other work" in text
 
 
 def test_text_table_aligns_columns():
