@@ -69,7 +69,8 @@ def markdown_table(header, rows):
 
 
 def text(results):
-    return "\n\n".join([machine_text(results["machine"]), text_table(*lifecycle_rows(results)), text_table(*throughput_rows(results)),
+    return "\n\n".join([machine_text(results["machine"]), text_table(*lifecycle_rows(results)),
+                        text_table(*throughput_rows(results)),
                         text_table(("optimisation", "without", "with"), optimisations(results))])
 
 

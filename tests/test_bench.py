@@ -83,7 +83,8 @@ RESULTS = {
     "converge": {"fresh_s": 200.0, "fresh_changed": 150, "rerun_s": 40.0, "rerun_changed": 0},
     "deploys": [
         {"name": name, "seconds": seconds, "changed": 10, "sent": 1000, "failed": 0, "load_lasted": True}
-        for name, seconds in [("code-only deploy, cold build cache", 30.0), ("code-only deploy, warm build cache", 12.0),
+        for name, seconds in [("code-only deploy, cold build cache", 30.0),
+                              ("code-only deploy, warm build cache", 12.0),
                               ("dependency change deploy", 25.0), ("frontend change deploy", 28.0)]
     ],
     "throughput": {
