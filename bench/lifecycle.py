@@ -120,9 +120,7 @@ def main():
     out_dir = PROJECT / "bench" / "results"
     out_dir.mkdir(exist_ok=True)
     (out_dir / f"lifecycle-{time.strftime('%Y%m%dT%H%M%S')}.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(report.text(results))
-    (PROJECT / "docs" / "benchmarks.md").write_text(report.markdown(results))
-    report.plot(results, PROJECT / "docs" / "benchmarks.png")
+    report.write(results)
     return 0 if all(deploy["failed"] == 0 and deploy["load_lasted"] for deploy in results["deploys"]) else 1
 
 
