@@ -108,5 +108,5 @@ test-molecule: ## Molecule: dev host from site.yml, then prod (its real inventor
 	scripts/molecule-test.sh prod
 
 .PHONY: bench
-bench: setup ## Converge, idempotence and deploy timings, and failed requests during a deploy
+bench: setup ## Converge, re-run and deploy timings, failed requests during deploys, requests/s and latency: docs/benchmarks.md
 	$(BIN)/python bench/lifecycle.py
