@@ -105,6 +105,7 @@ lint: ## yamllint, ansible-lint (production profile), role READMEs current with 
 .PHONY: test-molecule
 test-molecule: ## Molecule: dev host from site.yml, then prod (its real inventory on a load balancer, two app hosts, database, backup and monitoring hosts)
 	scripts/molecule-test.sh default
+	CAMS_BASE_IMAGE=cams/debian-systemd:trixie scripts/molecule-test.sh default
 	scripts/molecule-test.sh prod
 
 .PHONY: bench

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Makes this Debian machine a CAMS control node; safe to re-run (each step is skipped when already done):
 # apt packages, the Python venv (.venv) with Ansible, Molecule and the app's test tools, the npm packages of the
-# front-end and of the lint tools, a running Docker engine and the systemd base image the local VM and Molecule
-# boot from.
+# front-end and of the lint tools, a running Docker engine and the systemd base images the local VM and Molecule
+# boot from, one per Debian release the hosts run (12 bookworm, 13 trixie).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -60,4 +60,6 @@ if [ ! -x "$monitoring_tools/promtool" ] || [ ! -x "$monitoring_tools/amtool" ];
 fi
 
 scripts/ensure-docker.sh
-scripts/build-base-image.sh
+for suite in bookworm trixie; do
+  CAMS_DEBIAN_SUITE=$suite scripts/build-base-image.sh "cams/debian-systemd:$suite"
+done

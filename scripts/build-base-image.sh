@@ -2,6 +2,7 @@
 # Build the local "bare cloud VM" base image used by Molecule scenarios and the local VM.
 #
 #   scripts/build-base-image.sh [IMAGE]            # default: cams/debian-systemd:bookworm
+#   CAMS_DEBIAN_SUITE=trixie scripts/build-base-image.sh   # Debian 13: cams/debian-systemd:trixie
 #   FORCE=1 scripts/build-base-image.sh            # rebuild even if the image exists
 #
 # The image is built from scratch with debootstrap (no registry needed) and imported with
@@ -10,8 +11,8 @@
 # ca-certificates, curl, iproute2, procps, locales (en_US.UTF-8 + C.UTF-8).
 #
 # Env:
-#   CAMS_BASE_IMAGE      image name:tag           (default cams/debian-systemd:bookworm; arg 1 wins)
-#   CAMS_DEBIAN_SUITE    Debian suite             (default bookworm)
+#   CAMS_BASE_IMAGE      image name:tag           (default cams/debian-systemd:<suite>; arg 1 wins)
+#   CAMS_DEBIAN_SUITE    Debian suite             (default bookworm; trixie for Debian 13)
 #   CAMS_DEBIAN_MIRROR   Debian mirror            (default http://deb.debian.org/debian)
 #   CAMS_DEBIAN_SECURITY security mirror          (default http://deb.debian.org/debian-security)
 #   CAMS_EXTRA_PACKAGES  extra packages, comma separated (default empty)
@@ -19,8 +20,8 @@
 # Needs: root (or sudo), debootstrap, a running Docker engine (scripts/ensure-docker.sh).
 set -euo pipefail
 
-IMAGE="${1:-${CAMS_BASE_IMAGE:-cams/debian-systemd:bookworm}}"
 SUITE="${CAMS_DEBIAN_SUITE:-bookworm}"
+IMAGE="${1:-${CAMS_BASE_IMAGE:-cams/debian-systemd:$SUITE}}"
 MIRROR="${CAMS_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 SECURITY_MIRROR="${CAMS_DEBIAN_SECURITY:-http://deb.debian.org/debian-security}"
 EXTRA="${CAMS_EXTRA_PACKAGES:-}"

@@ -9,7 +9,7 @@ import pytest
 
 PROJECT = pathlib.Path(__file__).resolve().parents[1]
 BUILD = PROJECT / "roles" / "cams_app" / "files" / "build-artifact.sh"
-TARGET = ("3.11", "manylinux2014_x86_64", "manylinux_2_17_x86_64")
+TARGET = ("3.11,3.13", "manylinux2014_x86_64", "manylinux_2_17_x86_64")
 
 
 def git(repo, *args):

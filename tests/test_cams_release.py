@@ -242,22 +242,28 @@ def test_list_keeps_the_sha_of_a_release_that_was_rolled_back(root):
 ARTIFACT_FILES = {f"app/module_{n}.py": f"print({n})\n" for n in range(6)} | {"dist/index.html": "<div></div>\n"}
 
 
-@pytest.fixture
-def artifact(tmp_path):
-    """An artifact of release r1 as build-artifact.sh makes it (files, manifest.json with their SHA-256, tarred by
-    GNU tar from the staging directory), and its manifest beside it."""
+def make_artifact(tmp_path, wheelhouses):
+    """An artifact of release r1 as build-artifact.sh makes it (files, one wheel per wheelhouse, manifest.json with
+    their SHA-256 and the wheelhouses, tarred by GNU tar from the staging directory), and its manifest beside it."""
     stage = tmp_path / "stage"
-    for relative, text in ARTIFACT_FILES.items():
+    files = ARTIFACT_FILES | {f"{path}/cams_wheel-1.0-py3-none-any.whl": "a wheel\n" for path in wheelhouses.values()}
+    for relative, text in files.items():
         (stage / relative).parent.mkdir(parents=True, exist_ok=True)
         (stage / relative).write_text(text)
-    checksums = {relative: hashlib.sha256(text.encode()).hexdigest() for relative, text in ARTIFACT_FILES.items()}
-    manifest = json.dumps({"release_id": "r1", "sha": "c0ffee", "branch": "develop", "checksums": checksums}, indent=2)
+    checksums = {relative: hashlib.sha256(text.encode()).hexdigest() for relative, text in files.items()}
+    manifest = json.dumps({"release_id": "r1", "sha": "c0ffee", "branch": "develop", "wheelhouses": wheelhouses,
+                           "checksums": checksums}, indent=2)
     (stage / "manifest.json").write_text(manifest + "\n")
     archive = tmp_path / "cams-r1.tar.gz"
     subprocess.run(["tar", "-C", str(stage), "--owner=0", "--group=0", "--numeric-owner", "-czf", str(archive), "."],
                    check=True)
     (tmp_path / "cams-r1.json").write_text(manifest + "\n")
     return archive
+
+
+@pytest.fixture
+def artifact(tmp_path):
+    return make_artifact(tmp_path, {"3.11": "wheels/cp311"})
 
 
 def manifest_of(archive):
@@ -283,9 +289,9 @@ def repack(archive, edit=lambda name, data: data, extra=()):
             tar.addfile(member, io.BytesIO(data) if data is not None else None)
 
 
-def verify(root, archive, release_id="r1"):
+def verify(root, archive, release_id="r1", python="3.11"):
     return run(root, "verify-artifact", str(archive), str(manifest_of(archive)), "--release-id", release_id,
-               check=False)
+               "--python", python, check=False)
 
 
 def assert_refused(result, archive, *reasons):
@@ -299,14 +305,35 @@ def assert_refused(result, archive, *reasons):
 def test_an_artifact_that_matches_its_manifest_is_verified(root, artifact):
     verified = verify(root, artifact)
     assert verified.returncode == 0, verified.stderr
-    assert verified.stdout.splitlines() == [f"release r1: artifact {artifact}: 7 files verified against its manifest"]
+    assert verified.stdout.splitlines() == [f"release r1: artifact {artifact}: 8 files verified against its manifest"]
 
 
 def test_a_manifest_of_another_release_is_refused(root, artifact):
-    refused = run(root, "verify-artifact", str(artifact), str(manifest_of(artifact)), "--release-id", "r2",
-                  check=False)
+    refused = verify(root, artifact, release_id="r2")
     assert refused.returncode == 1
     assert "release r2" in refused.stderr and "describes release r1" in refused.stderr
+
+
+@pytest.mark.parametrize("python", ["3.11", "3.13"])
+def test_an_artifact_with_a_wheelhouse_per_python_is_verified_on_each(root, tmp_path, python):
+    artifact = make_artifact(tmp_path, {"3.11": "wheels/cp311", "3.13": "wheels/cp313"})
+    verified = verify(root, artifact, python=python)
+    assert verified.returncode == 0, verified.stderr
+
+
+def test_an_artifact_without_a_wheelhouse_for_the_hosts_python_is_refused_naming_those_it_has(root, artifact):
+    refused = verify(root, artifact, python="3.13")
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines() == [
+        f"cams-release: release r1: artifact {artifact} has no wheelhouse for this host's Python 3.13 (it has: "
+        "Python 3.11 (wheels/cp311)); build it with 3.13 in cams_app_python_versions; nothing was unpacked"]
+
+
+def test_an_artifact_built_before_wheelhouses_per_python_is_refused(root, tmp_path):
+    artifact = make_artifact(tmp_path, {})
+    refused = verify(root, artifact)
+    assert refused.returncode == 1
+    assert "has no wheelhouse for this host's Python 3.11 (it has: none)" in refused.stderr
 
 
 def test_a_file_changed_after_the_build_is_refused_naming_the_first_few(root, artifact):
@@ -354,7 +381,7 @@ def test_a_member_that_could_write_outside_its_file_is_refused(root, artifact, m
 
 
 @pytest.mark.parametrize("damage, reason", [
-    (lambda data: data[:200], "files missing (6)"),
+    (lambda data: data[:200], "files missing (7)"),
     (lambda data: b"<html>502 Bad Gateway</html>\n", "it cannot be read"),
 ], ids=["truncated", "not an archive"])
 def test_a_damaged_download_is_refused(root, artifact, damage, reason):

@@ -10,7 +10,9 @@ import time
 from xml.etree import ElementTree
 
 import pytest
+import yaml
 
+ROLES = pathlib.Path(__file__).resolve().parents[3] / "roles"
 DB_NAME = "cams_dev"
 DB_USER = "cams_dev"
 DB_PASSWORD = "molecule-db-password"  # molecule.yml's vault_cams_database_password
@@ -44,10 +46,25 @@ def current_release(host):
     return host.file("/srv/cams/current").linked_to.rsplit("/", 1)[-1]
 
 
-def test_postgresql_runs_and_starts_at_boot(host):
-    service = host.service("postgresql@15-main")
+def release_values(host, role):
+    """The role's values for the host's Debian release (vars/Debian-<major>.yml), as the role loads them."""
+    major = host.system_info.release.split(".")[0]
+    return yaml.safe_load((ROLES / role / "vars" / f"Debian-{major}.yml").read_text())
+
+
+def test_postgresql_of_the_hosts_release_runs_and_starts_at_boot(host):
+    version = release_values(host, "postgresql")["__postgresql_version"]
+    assert host.check_output("pg_lsclusters --no-header").split()[:2] == [version, "main"]
+    service = host.service(f"postgresql@{version}-main")
     assert service.is_running
     assert service.is_enabled
+
+
+def test_the_release_runs_on_the_python_of_the_hosts_release(host):
+    version = release_values(host, "cams_app")["__cams_app_python_version"]
+    assert host.check_output("/srv/cams/current/venv/bin/python -c %s",
+                             "import sys; print('%d.%d' % sys.version_info[:2])") == version
+    assert host.check_output("python3 -c %s", "import sys; print('%d.%d' % sys.version_info[:2])") == version
 
 
 def test_postgresql_listens_on_loopback_only(host):

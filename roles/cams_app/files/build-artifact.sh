@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Builds one release artifact: the app source of a git tree, a wheelhouse for the target's Python, the React
-# production build and a manifest, as OUT_DIR/cams-<release id>.tar.gz (written atomically).
-#   build-artifact.sh REPO_DIR APP_TREE RELEASE_ID SHA BRANCH OUT_DIR PYTHON_VERSION PLATFORM...
-# The wheelhouse and the React build are kept in OUT_DIR/cache, keyed by exactly what they are made from (the
+# Builds one release artifact: the app source of a git tree, a wheelhouse for each target Python (wheels/cp311/, ...),
+# the React production build and a manifest, as OUT_DIR/cams-<release id>.tar.gz (written atomically).
+#   build-artifact.sh REPO_DIR APP_TREE RELEASE_ID SHA BRANCH OUT_DIR PYTHON_VERSIONS PLATFORM...
+# PYTHON_VERSIONS: comma separated, e.g. 3.11,3.13.
+# The wheelhouses and the React build are kept in OUT_DIR/cache, keyed by exactly what they are made from (the
 # requirements and target; the frontend's git tree): a release that changes neither reuses them, with no index,
 # no npm and no build. Entries unused for CACHE_DAYS (14) days go.
 set -euo pipefail
-repo=$1 tree=$2 release_id=$3 sha=$4 branch=$5 out_dir=$6 python_version=$7
+repo=$1 tree=$2 release_id=$3 sha=$4 branch=$5 out_dir=$6 python_versions=$7
 shift 7
 platforms=("$@")
 cache=$out_dir/cache
@@ -33,11 +34,15 @@ cached() {
   touch "$entry"
 }
 
-# Targets have no package index: every runtime dependency ships as a wheel built for their interpreter.
-wheels_key=wheels-$(printf '%s\n' "$python_version" "${platforms[@]}" | cat - "$stage/app/requirements.txt" \
-  | sha256sum | cut -c1-32)
-cached "$stage/wheels" "$wheels_key" "$(dirname "${BASH_SOURCE[0]}")/download-wheels.sh" "$stage/wheels" \
-  "$stage/app/requirements.txt" "$python_version" "${platforms[@]}"
+# Targets have no package index: every runtime dependency ships as a wheel built for their interpreter, one
+# wheelhouse per Python version (binary wheels only, so no target Python is needed here).
+IFS=, read -r -a python_versions <<<"$python_versions"
+for python_version in "${python_versions[@]}"; do
+  wheels_key=wheels-$(printf '%s\n' "$python_version" "${platforms[@]}" | cat - "$stage/app/requirements.txt" \
+    | sha256sum | cut -c1-32)
+  cached "$stage/wheels/cp${python_version/./}" "$wheels_key" "$(dirname "${BASH_SOURCE[0]}")/download-wheels.sh" \
+    "$stage/wheels/cp${python_version/./}" "$stage/app/requirements.txt" "$python_version" "${platforms[@]}"
+done
 
 # The dashboard is built here; hosts only serve its output.
 build_frontend() {
@@ -48,16 +53,18 @@ build_frontend() {
 cached "$stage/dist" "frontend-$(git -C "$repo" rev-parse "$tree:frontend")" build_frontend
 find "$cache" -mindepth 1 -maxdepth 1 -mtime +"${CACHE_DAYS:-14}" -exec rm -rf {} +
 
-python3 - "$stage" "$release_id" "$sha" "$branch" "$python_version" <<'PY'
+python3 - "$stage" "$release_id" "$sha" "$branch" "${python_versions[@]}" <<'PY'
 import datetime, getpass, hashlib, json, pathlib, socket, sys
-stage, release_id, sha, branch, python_version = sys.argv[1:]
+stage, release_id, sha, branch, *python_versions = sys.argv[1:]
 root = pathlib.Path(stage)
 checksums = {
     str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
     for path in sorted(root.rglob("*")) if path.is_file()
 }
 manifest = {
-    "release_id": release_id, "sha": sha, "branch": branch, "python": python_version,
+    "release_id": release_id, "sha": sha, "branch": branch,
+    # Python version (major.minor) -> its wheelhouse: a host installs from the one of its interpreter.
+    "wheelhouses": {version: f"wheels/cp{version.replace('.', '')}" for version in python_versions},
     "built_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     "built_by": f"{getpass.getuser()}@{socket.gethostname()}", "checksums": checksums,
 }
