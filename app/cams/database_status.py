@@ -36,7 +36,7 @@ def checked_database() -> tuple[str, "DatabaseProbe | None"]:
     """
     if settings.CAMS_DATABASE_HEALTH_PROBE_INTERVAL <= 0:
         probe = probe_database()
-        return (CONNECTED if probe.available else UNREACHABLE), probe
+        return probe.state, probe
     state, probe, _ = _background_probe.last()
     return state, probe
 
@@ -53,6 +53,10 @@ class DatabaseProbe:
     @property
     def available(self) -> bool:
         return self.detail is None
+
+    @property
+    def state(self) -> str:
+        return CONNECTED if self.available else UNREACHABLE
 
 
 def probe_database(alias: str = DEFAULT_DB_ALIAS) -> DatabaseProbe:
@@ -144,7 +148,7 @@ class _BackgroundProbe:
         age = time.monotonic() - ended
         if age > _stale_after(interval):
             return UNKNOWN, None, age
-        return (CONNECTED if probe.available else UNREACHABLE), probe, age
+        return probe.state, probe, age
 
     def _start_once_per_process(self, interval: float):
         if self._pid == os.getpid():
@@ -167,7 +171,7 @@ class _BackgroundProbe:
             probe = probe_database()
             if self._result is None or self._result[0].available != probe.available:
                 log.log(logging.INFO if probe.available else logging.WARNING, "database %s%s",
-                        CONNECTED if probe.available else UNREACHABLE, f": {probe.detail}" if probe.detail else "")
+                        probe.state, f": {probe.detail}" if probe.detail else "")
             self._result = (probe, time.monotonic())
 
 
