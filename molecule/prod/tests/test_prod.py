@@ -196,6 +196,20 @@ def test_converged_release_is_v1_on_every_host(v1):
     assert [serving(host) for host in APP_HOSTS] == [v1] * len(APP_HOSTS)
 
 
+def debian_and_python(host):
+    return on(host, ". /etc/os-release && echo $VERSION_ID && /srv/cams/current/venv/bin/python -c "
+                    "\"import sys; print('%d.%d' % sys.version_info[:2])\"").stdout.split()
+
+
+def test_a_mixed_environment_runs_each_host_on_its_own_release():
+    """app-02 runs Debian 13 beside the others' 12 (molecule.yml), as an environment upgraded one host at a time:
+    each app host runs the release on its own Python, from the artifact's wheelhouse for it, against the database
+    on Debian 12 (every other test here goes through both)."""
+    assert [debian_and_python(host) for host in APP_HOSTS] == [["12", "3.11"], ["13", "3.13"]]
+    assert on(DB_HOST, ". /etc/os-release && echo $VERSION_ID && pg_lsclusters --no-header").stdout.split()[:3] == [
+        "12", "15", "main"]
+
+
 # The operator's bootstrap (ops/bootstrap.py, `make bootstrap ENV=...`), for real on the converged environment ----
 
 

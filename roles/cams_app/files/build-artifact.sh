@@ -24,6 +24,7 @@ git -C "$repo" archive --format=tar "$tree" | tar -x -C "$stage/app" --anchored 
 cached() {
   local directory=$1 entry=$cache/$2
   shift 2
+  mkdir -p "$(dirname "$directory")"
   if [ ! -d "$entry" ]; then
     "$@"
     cp -a "$directory" "$entry.partial.$$"
