@@ -52,7 +52,9 @@ SECRETS = {name: value for name, value in yaml.safe_load(
 MARKER = "marker-inserted-at-v1"
 CONFIRMED = f"cams_confirm_restore={ENVIRONMENT}"  # what a restore of prod needs
 PEBBLE = pathlib.Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent")) / "pebble"  # prepare.yml
-ACME_ROOT = "/tmp/acme-root.pem"  # pebble's root, put on the web hosts and the balancer for curl and the load
+# Where `docker cp` puts files on the hosts: not /tmp, which systemd mounts a tmpfs over on Debian 13, hiding them.
+HOST_SCRATCH = "/root"
+ACME_ROOT = f"{HOST_SCRATCH}/acme-root.pem"  # pebble's root on the web hosts and the balancer, for curl and loadgen.py
 CURL = f"curl -sS --max-time 10 --cacert {ACME_ROOT} --resolve {PUBLIC_HOST}:443:127.0.0.1"
 
 pytestmark = pytest.mark.skipif(not INVENTORY, reason="runs as the verifier of molecule/prod")
@@ -670,9 +672,9 @@ def under_load(action, check=True, path="/health/", options=()):
     """Runs `action` while the balancer sends itself a steady https load for the public name (as clients would reach
     it) on `path`, with more loadgen.py `options`; returns [the load's summary], checked to have lasted the whole
     action and, with `check`, to have no failed request."""
-    sh("docker", "cp", str(PROJECT / "bench" / "loadgen.py"), f"{BALANCER}:/tmp/loadgen.py")
+    sh("docker", "cp", str(PROJECT / "bench" / "loadgen.py"), f"{BALANCER}:{HOST_SCRATCH}/loadgen.py")
     on(BALANCER, "rm -f /tmp/load.stop /tmp/load.json")
-    sh("docker", "exec", "-d", BALANCER, "python3", "/tmp/loadgen.py", f"https://127.0.0.1{path}",
+    sh("docker", "exec", "-d", BALANCER, "python3", f"{HOST_SCRATCH}/loadgen.py", f"https://127.0.0.1{path}",
        "--host", PUBLIC_HOST, "--cafile", ACME_ROOT, "--concurrency", "2", "--max-seconds", "900",
        "--max-requests", "200000", "--stop-file", "/tmp/load.stop", "--out", "/tmp/load.json", *options)
     time.sleep(2)
