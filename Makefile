@@ -104,7 +104,7 @@ lint: ## yamllint, ansible-lint (production profile), role READMEs current with 
 
 .PHONY: test-molecule
 # default on Debian 13 leaves out syntax and --check, which do not depend on the host's release.
-test-molecule: ## Molecule: dev host from site.yml on Debian 12 and 13, then prod (its real inventory on a load balancer, two app hosts (one on Debian 13), database, backup and monitoring hosts)
+test-molecule: ## Molecule: dev host from site.yml on Debian 12 and 13, then prod (its real inventory on a load balancer, two app hosts, database, backup and monitoring hosts; balancer, one app host and monitoring on Debian 13)
 	scripts/molecule-test.sh default
 	CAMS_BASE_IMAGE=cams/debian-systemd:trixie scripts/molecule-test.sh default create converge idempotence verify
 	scripts/molecule-test.sh prod

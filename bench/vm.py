@@ -15,19 +15,20 @@ PUBLIC_HOST = "127.0.0.1"
 CA_FILE = "/etc/cams/ca.crt"
 
 
-def sh(*argv, **kwargs):
-    return subprocess.run(argv, check=True, capture_output=True, text=True, env=ENV, cwd=PROJECT, **kwargs)
+def sh(*argv, env=ENV, **kwargs):
+    return subprocess.run(argv, check=True, capture_output=True, text=True, env=env, cwd=PROJECT, **kwargs)
 
 
 def in_vm(*argv):
     return sh("docker", "exec", NAME, *argv)
 
 
-def timed_playbook(playbook, repo, ref):
-    """Runs a playbook against the VM; returns its seconds and the recap's changed count (all hosts)."""
+def timed_playbook(playbook, repo, ref, env=None):
+    """Runs a playbook against the VM (with `env` added to the environment); returns its seconds and the recap's
+    changed count (all hosts)."""
     started = time.monotonic()
     run = sh(str(PROJECT / ".venv" / "bin" / "ansible-playbook"), "-i", "inventories/local", playbook,
-             "-e", f"cams_app_repo_dir={repo}", "-e", f"cams_app_ref={ref}")
+             "-e", f"cams_app_repo_dir={repo}", "-e", f"cams_app_ref={ref}", env={**ENV, **(env or {})})
     return time.monotonic() - started, recap_changed(run.stdout)
 
 

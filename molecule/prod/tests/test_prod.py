@@ -207,18 +207,27 @@ def test_converged_release_is_v1_on_every_host(v1):
     assert [serving(host) for host in APP_HOSTS] == [v1] * len(APP_HOSTS)
 
 
+def debian(host):
+    return on(host, ". /etc/os-release && echo $VERSION_ID").stdout.strip()
+
+
 def debian_and_python(host):
-    return on(host, ". /etc/os-release && echo $VERSION_ID && /srv/cams/current/venv/bin/python -c "
-                    "\"import sys; print('%d.%d' % sys.version_info[:2])\"").stdout.split()
+    return [debian(host), on(host, "/srv/cams/current/venv/bin/python -c "
+                                   "\"import sys; print('%d.%d' % sys.version_info[:2])\"").stdout.strip()]
 
 
 def test_a_mixed_environment_runs_each_host_on_its_own_release():
-    """app-02 runs Debian 13 beside the others' 12 (molecule.yml), as an environment upgraded one host at a time:
-    each app host runs the release on its own Python, from the artifact's wheelhouse for it, against the database
-    on Debian 12 (every other test here goes through both)."""
+    """app-02, the balancer and the monitoring host run Debian 13 beside the others' 12 (molecule.yml), as an
+    environment upgraded one host at a time: each app host runs the release on its own Python, from the artifact's
+    wheelhouse for it, against the database on Debian 12, behind HAProxy 3.0, watched by Prometheus 2.53 (every other
+    test here goes through them). The backup host stays with the database host: pgBackRest only talks to its own
+    version, and each release ships its own."""
     assert [debian_and_python(host) for host in APP_HOSTS] == [["12", "3.11"], ["13", "3.13"]]
-    assert on(DB_HOST, ". /etc/os-release && echo $VERSION_ID && pg_lsclusters --no-header").stdout.split()[:3] == [
-        "12", "15", "main"]
+    assert on(DB_HOST, "pg_lsclusters --no-header").stdout.split()[:2] == ["15", "main"]
+    assert {host: debian(host) for host in (DB_HOST, BACKUP_HOST, BALANCER, MONITOR)} == {
+        DB_HOST: "12", BACKUP_HOST: "12", BALANCER: "13", MONITOR: "13"}
+    assert on(BALANCER, "haproxy -v").stdout.startswith("HAProxy version 3.0.")
+    assert "version 2.53." in on(MONITOR, "prometheus --version 2>&1").stdout
 
 
 # The operator's bootstrap (ops/bootstrap.py, `make bootstrap ENV=...`), for real on the converged environment ----
