@@ -78,7 +78,9 @@ def deploy(repo, *args, environment=None):
 
 def test_the_tip_is_deployed_with_the_artifact_ci_tested(checkout, ci_environment):
     sha, release_id = git(checkout, "rev-parse", "HEAD"), git(checkout, "rev-parse", "HEAD:app")[:12]
-    result = deploy(checkout, "dev", sha, environment={**ci_environment, "ANSIBLE_VERBOSITY": "3"})
+    # Mitogen logs the ssh command lines it runs at its DEBUG level only.
+    result = deploy(checkout, "dev", sha, environment={**ci_environment, "ANSIBLE_VERBOSITY": "3",
+                                                          "MITOGEN_LOG_LEVEL": "DEBUG"})
     assert f"deploying {sha}, the tip of develop, to dev" in result.stdout
     # The real deploy playbook ran with dev's vault: it reused the downloaded artifact (its build task did nothing),
     # then went for the host.
@@ -86,8 +88,9 @@ def test_the_tip_is_deployed_with_the_artifact_ci_tested(checkout, ci_environmen
     assert re.search(r"localhost +: ok=\d+ +changed=0 .*failed=0", result.stdout)
     assert "cams-dev-01]: UNREACHABLE" in result.stdout and "Connection refused" in result.stdout
     # ssh went as the CI operator, trusting only the pinned host keys.
-    ssh = next(line for line in result.stdout.splitlines() if "SSH: EXEC ssh" in line and "127.0.0.1" in line)
-    assert re.search(r"-o 'User=\"cams-ci\"'", ssh), ssh
+    ssh = next(line for line in result.stdout.splitlines()
+               if "command line for" in line and ": ssh " in line and " 127.0.0.1 " in line)
+    assert " -l cams-ci " in ssh, ssh
     assert re.search(r"-o StrictHostKeyChecking=yes -o UserKnownHostsFile=\S+ -o GlobalKnownHostsFile=/dev/null", ssh)
     assert result.returncode != 0
 
