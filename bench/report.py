@@ -113,9 +113,10 @@ Machine: {machine_text(machine)}
 ## Lifecycle
 
 One fresh local VM (`cams-bench`, a systemd container: `scripts/local-vm.sh`), one run: `site.yml` on the bare VM,
-again (idempotent), then four deploys with `playbooks/deploy.yml` timed end to end (artifact build included): a
-Python change with the build cache cleared, another Python change with it warm, an added dependency
-(`six==1.17.0`: new wheelhouse and virtualenv), a changed dashboard heading (`npm ci` and build). During each
+again (idempotent; a third time without Mitogen, below), then five deploys with `playbooks/deploy.yml` timed end to
+end (artifact build included): a Python change with the build cache cleared, another Python change with it warm,
+another with it warm and without Mitogen, an added dependency (`six==1.17.0`: new wheelhouse and virtualenv), a
+changed dashboard heading (`npm ci` and build). During each
 deploy a paced load (100 requests/s to `/health/`, a new connection each, inside the VM on 127.0.0.1) counts the
 failed requests. `changed` is the recap's total.
 
