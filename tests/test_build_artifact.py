@@ -1,8 +1,10 @@
 """build-artifact.sh on a scratch repository holding a copy of app/: the wheelhouse and the React build come from its
-cache when what they are made from did not change, so a code-only release needs neither the package index nor npm."""
+cache when what they are made from did not change: a code-only release needs neither the package index nor npm, a
+frontend change no npm ci."""
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 
 import pytest
@@ -43,6 +45,16 @@ def without_pip_or_npm(tmp_path_factory):
     return {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "PYTHON": "/bin/false"}
 
 
+@pytest.fixture(scope="module")
+def without_pip_or_npm_ci(tmp_path_factory):
+    """An environment in which downloading a wheel or installing the frontend's dependencies fails the build."""
+    bin_dir = tmp_path_factory.mktemp("bin-npm-build-only")
+    (bin_dir / "npm").write_text(f'#!/bin/sh\n[ "$1" = ci ] && {{ echo "npm ci must not run" >&2; exit 1; }}\n'
+                                 f'exec {shutil.which("npm")} "$@"\n')
+    (bin_dir / "npm").chmod(0o755)
+    return {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "PYTHON": "/bin/false"}
+
+
 def build(repo, out, release_id, env=None):
     tree = git(repo, "rev-parse", "HEAD:app")
     subprocess.run([str(BUILD), str(repo), tree, release_id, git(repo, "rev-parse", "HEAD"), "main", str(out), *TARGET],
@@ -62,7 +74,7 @@ def test_a_code_only_release_reuses_the_wheels_and_the_react_build(repo, out, wi
     assert tuple(build(repo, out, "code-only", env=without_pip_or_npm)) == (wheels, dist)
 
 
-def test_a_frontend_change_rebuilds_the_react_build_only(repo, out, without_pip_or_npm):
+def test_a_frontend_change_rebuilds_the_react_build_only(repo, out, without_pip_or_npm, without_pip_or_npm_ci):
     first_wheels, first_dist = build(repo, out, "before-the-frontend-change", env=without_pip_or_npm)
     panel = repo / "app" / "frontend" / "src" / "components" / "AlertsPanel.jsx"
     panel.write_text(panel.read_text().replace(">Firing alerts<", ">Alerts firing<"))
@@ -71,7 +83,9 @@ def test_a_frontend_change_rebuilds_the_react_build_only(repo, out, without_pip_
     with pytest.raises(subprocess.CalledProcessError) as refused:
         build(repo, out, "frontend-without-npm", env=without_pip_or_npm)
     assert "npm must not run" in refused.value.stderr
+    assert not list(out.glob("cams-frontend-without-npm.*"))  # no artifact, nor a manifest, of a failed build
 
-    wheels, dist = build(repo, out, "frontend", env={**os.environ, "PYTHON": "/bin/false"})
+    # The lock file did not change: its node_modules comes from the cache, with no npm ci.
+    wheels, dist = build(repo, out, "frontend", env=without_pip_or_npm_ci)
     assert wheels == first_wheels
     assert dist != first_dist

@@ -3,9 +3,9 @@
 # the React production build and a manifest, as OUT_DIR/cams-<release id>.tar.gz (written atomically).
 #   build-artifact.sh REPO_DIR APP_TREE RELEASE_ID SHA BRANCH OUT_DIR PYTHON_VERSIONS PLATFORM...
 # PYTHON_VERSIONS: comma separated, e.g. 3.11,3.13.
-# The wheelhouses and the React build are kept in OUT_DIR/cache, keyed by exactly what they are made from (the
-# requirements and target; the frontend's git tree): a release that changes neither reuses them, with no index,
-# no npm and no build. Entries unused for CACHE_DAYS (14) days go.
+# The wheelhouses, the React build and its node_modules are kept in OUT_DIR/cache, keyed by exactly what they are made
+# from (the requirements and target; the frontend's git tree; its lock file and Node): a release that changes neither
+# reuses them, with no index, no npm and no build. Entries unused for CACHE_DAYS (14) days go.
 set -euo pipefail
 repo=$1 tree=$2 release_id=$3 sha=$4 branch=$5 out_dir=$6 python_versions=$7
 shift 7
@@ -13,7 +13,7 @@ platforms=("$@")
 cache=$out_dir/cache
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT  # a failed part stops the others
 stage=$work/cams-$release_id
 mkdir -p "$stage/app" "$cache"
 
@@ -37,21 +37,32 @@ cached() {
 
 # Targets have no package index: every runtime dependency ships as a wheel built for their interpreter, one
 # wheelhouse per Python version (binary wheels only, so no target Python is needed here).
+# Each wheelhouse and the React build are made at the same time: they wait on the index and npm more than on a core.
+parts=()
 IFS=, read -r -a python_versions <<<"$python_versions"
 for python_version in "${python_versions[@]}"; do
   wheels_key=wheels-$(printf '%s\n' "$python_version" "${platforms[@]}" | cat - "$stage/app/requirements.txt" \
     | sha256sum | cut -c1-32)
   cached "$stage/wheels/cp${python_version/./}" "$wheels_key" "$(dirname "${BASH_SOURCE[0]}")/download-wheels.sh" \
-    "$stage/wheels/cp${python_version/./}" "$stage/app/requirements.txt" "$python_version" "${platforms[@]}"
+    "$stage/wheels/cp${python_version/./}" "$stage/app/requirements.txt" "$python_version" "${platforms[@]}" &
+  parts+=($!)
 done
 
-# The dashboard is built here; hosts only serve its output.
+# The dashboard is built here; hosts only serve its output. Its node_modules is kept too, keyed by the lock file and
+# Node's version (npm ci takes most of a frontend build, and the dependencies change far less often than the sources).
+install_node_modules() {
+  (cd "$work/frontend" && npm ci --no-audit --no-fund --loglevel=error)
+}
 build_frontend() {
   git -C "$repo" archive --format=tar "$tree:frontend" | (mkdir "$work/frontend" && tar -x -C "$work/frontend")
-  (cd "$work/frontend" && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
+  cached "$work/frontend/node_modules" \
+    "node_modules-$(node --version | cat - "$work/frontend/package-lock.json" | sha256sum | cut -c1-32)" install_node_modules
+  (cd "$work/frontend" && npm run build --silent)
   mv "$work/frontend/dist" "$stage/dist"
 }
-cached "$stage/dist" "frontend-$(git -C "$repo" rev-parse "$tree:frontend")" build_frontend
+cached "$stage/dist" "frontend-$(git -C "$repo" rev-parse "$tree:frontend")" build_frontend &
+parts+=($!)
+for part in "${parts[@]}"; do wait "$part"; done  # each one's failure fails the build (set -e)
 find "$cache" -mindepth 1 -maxdepth 1 -mtime +"${CACHE_DAYS:-14}" -exec rm -rf {} +
 
 python3 - "$stage" "$release_id" "$sha" "$branch" "${python_versions[@]}" <<'PY'
