@@ -242,15 +242,24 @@ def test_list_keeps_the_sha_of_a_release_that_was_rolled_back(root):
 ARTIFACT_FILES = {f"app/module_{n}.py": f"print({n})\n" for n in range(6)} | {"dist/index.html": "<div></div>\n"}
 
 
-def make_artifact(tmp_path, wheelhouses):
-    """An artifact of release r1 as build-artifact.sh makes it (files, one wheel per wheelhouse, manifest.json with
-    their SHA-256 and the wheelhouses, tarred by GNU tar from the staging directory), and its manifest beside it."""
+def make_artifact(tmp_path, python_versions, wheelhouses=None):
+    """An artifact of release r1 as build-artifact.sh makes it (files, manifest.json with their SHA-256 and the
+    wheelhouses, tarred by GNU tar from the staging directory), with its manifest beside it and a wheelhouse of one
+    wheel per Python version, wheels-<version>.tar. `wheelhouses` replaces the manifest's (an older format)."""
     stage = tmp_path / "stage"
-    files = ARTIFACT_FILES | {f"{path}/cams_wheel-1.0-py3-none-any.whl": "a wheel\n" for path in wheelhouses.values()}
-    for relative, text in files.items():
+    for relative, text in ARTIFACT_FILES.items():
         (stage / relative).parent.mkdir(parents=True, exist_ok=True)
         (stage / relative).write_text(text)
-    checksums = {relative: hashlib.sha256(text.encode()).hexdigest() for relative, text in files.items()}
+    (tmp_path / "wheels").mkdir()
+    (tmp_path / "wheels" / "cams_wheel-1.0-py3-none-any.whl").write_text("a wheel\n")
+    for version in python_versions:
+        subprocess.run(["tar", "-C", str(tmp_path / "wheels"), "-cf", str(tmp_path / f"wheels-{version}.tar"), "."],
+                       check=True)
+    if wheelhouses is None:
+        wheelhouses = {version: {"archive": f"wheels-{version}.tar",
+                                 "sha256": hashlib.sha256((tmp_path / f"wheels-{version}.tar").read_bytes()).hexdigest()}
+                       for version in python_versions}
+    checksums = {relative: hashlib.sha256(text.encode()).hexdigest() for relative, text in ARTIFACT_FILES.items()}
     manifest = json.dumps({"release_id": "r1", "sha": "c0ffee", "branch": "develop", "wheelhouses": wheelhouses,
                            "checksums": checksums}, indent=2)
     (stage / "manifest.json").write_text(manifest + "\n")
@@ -263,7 +272,7 @@ def make_artifact(tmp_path, wheelhouses):
 
 @pytest.fixture
 def artifact(tmp_path):
-    return make_artifact(tmp_path, {"3.11": "wheels/cp311"})
+    return make_artifact(tmp_path, ["3.11"])
 
 
 def manifest_of(archive):
@@ -289,9 +298,9 @@ def repack(archive, edit=lambda name, data: data, extra=()):
             tar.addfile(member, io.BytesIO(data) if data is not None else None)
 
 
-def verify(root, archive, release_id="r1", python="3.11"):
+def verify(root, archive, release_id="r1", python="3.11", wheelhouse=None):
     return run(root, "verify-artifact", str(archive), str(manifest_of(archive)), "--release-id", release_id,
-               "--python", python, check=False)
+               "--python", python, *([f"--wheelhouse={wheelhouse}"] if wheelhouse else []), check=False)
 
 
 def assert_refused(result, archive, *reasons):
@@ -305,7 +314,29 @@ def assert_refused(result, archive, *reasons):
 def test_an_artifact_that_matches_its_manifest_is_verified(root, artifact):
     verified = verify(root, artifact)
     assert verified.returncode == 0, verified.stderr
-    assert verified.stdout.splitlines() == [f"release r1: artifact {artifact}: 8 files verified against its manifest"]
+    assert verified.stdout.splitlines() == [f"release r1: artifact {artifact}: 7 files verified against its manifest"]
+
+
+def test_a_wheelhouse_sent_with_the_artifact_is_verified_too(root, artifact):
+    verified = verify(root, artifact, wheelhouse=artifact.with_name("wheels-3.11.tar"))
+    assert verified.returncode == 0, verified.stderr
+    assert verified.stdout.splitlines() == [
+        f"release r1: artifact {artifact}: 7 files and the wheelhouse verified against its manifest"]
+
+
+def test_a_wheelhouse_changed_after_its_build_is_refused(root, artifact):
+    wheelhouse = artifact.with_name("wheels-3.11.tar")
+    with tarfile.open(wheelhouse, "a") as tar:
+        member = tarfile.TarInfo("./evil-1.0-py3-none-any.whl")
+        member.size = 6
+        tar.addfile(member, io.BytesIO(b"a wolf"))
+    assert_refused(verify(root, artifact, wheelhouse=wheelhouse), artifact,
+                   f"its wheelhouse {wheelhouse} has another SHA-256 than the manifest's")
+
+
+def test_an_artifact_of_the_older_format_with_its_wheelhouses_inside_is_refused(root, tmp_path):
+    artifact = make_artifact(tmp_path, [], wheelhouses={"3.11": "wheels/cp311"})
+    assert_refused(verify(root, artifact), artifact, "is of an older build-artifact.sh, with the wheelhouses inside")
 
 
 def test_a_manifest_of_another_release_is_refused(root, artifact):
@@ -316,7 +347,7 @@ def test_a_manifest_of_another_release_is_refused(root, artifact):
 
 @pytest.mark.parametrize("python", ["3.11", "3.13"])
 def test_an_artifact_with_a_wheelhouse_per_python_is_verified_on_each(root, tmp_path, python):
-    artifact = make_artifact(tmp_path, {"3.11": "wheels/cp311", "3.13": "wheels/cp313"})
+    artifact = make_artifact(tmp_path, ["3.11", "3.13"])
     verified = verify(root, artifact, python=python)
     assert verified.returncode == 0, verified.stderr
 
@@ -326,11 +357,11 @@ def test_an_artifact_without_a_wheelhouse_for_the_hosts_python_is_refused_naming
     assert refused.returncode == 1
     assert refused.stderr.splitlines() == [
         f"cams-release: release r1: artifact {artifact} has no wheelhouse for this host's Python 3.13 (it has: "
-        "Python 3.11 (wheels/cp311)); build it with 3.13 in cams_app_python_versions; nothing was unpacked"]
+        "Python 3.11 (wheels-3.11.tar)); build it with 3.13 in cams_app_python_versions; nothing was unpacked"]
 
 
 def test_an_artifact_built_before_wheelhouses_per_python_is_refused(root, tmp_path):
-    artifact = make_artifact(tmp_path, {})
+    artifact = make_artifact(tmp_path, [])
     refused = verify(root, artifact)
     assert refused.returncode == 1
     assert "has no wheelhouse for this host's Python 3.11 (it has: none)" in refused.stderr
@@ -381,7 +412,7 @@ def test_a_member_that_could_write_outside_its_file_is_refused(root, artifact, m
 
 
 @pytest.mark.parametrize("damage, reason", [
-    (lambda data: data[:200], "files missing (7)"),
+    (lambda data: data[:200], "files missing (6)"),
     (lambda data: b"<html>502 Bad Gateway</html>\n", "it cannot be read"),
 ], ids=["truncated", "not an archive"])
 def test_a_damaged_download_is_refused(root, artifact, damage, reason):

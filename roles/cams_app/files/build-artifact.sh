@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Builds one release artifact: the app source of a git tree, a wheelhouse for each target Python (wheels/cp311/, ...),
-# the React production build and a manifest, as OUT_DIR/cams-<release id>.tar.gz (written atomically).
+# Builds one release artifact: the app source of a git tree, the React production build and a manifest, as
+# OUT_DIR/cams-<release id>.tar.gz (written atomically), and beside it a wheelhouse for each target Python,
+# OUT_DIR/wheels-<key>.tar, which the manifest names with its SHA-256. Releases with the same requirements share their
+# wheelhouses, and a host that already has the virtualenv of one is not sent it.
 #   build-artifact.sh REPO_DIR APP_TREE RELEASE_ID SHA BRANCH OUT_DIR PYTHON_VERSIONS PLATFORM...
 # PYTHON_VERSIONS: comma separated, e.g. 3.11,3.13.
-# The wheelhouses, the React build and its node_modules are kept in OUT_DIR/cache, keyed by exactly what they are made
-# from (the requirements and target; the frontend's git tree; its lock file and Node): a release that changes neither
-# reuses them, with no index, no npm and no build. Entries unused for CACHE_DAYS (14) days go.
+# The wheelhouses are keyed by what they are made from (the requirements and target), and the React build and its
+# node_modules, kept in OUT_DIR/cache, by the frontend's git tree and by its lock file and Node: a release that
+# changes neither reuses them, with no index, no npm and no build. Cache entries unused for CACHE_DAYS (14) days go
+# (wheelhouses stay, with the artifacts that name them).
 set -euo pipefail
 repo=$1 tree=$2 release_id=$3 sha=$4 branch=$5 out_dir=$6 python_versions=$7
 shift 7
@@ -36,15 +39,28 @@ cached() {
 }
 
 # Targets have no package index: every runtime dependency ships as a wheel built for their interpreter, one
-# wheelhouse per Python version (binary wheels only, so no target Python is needed here).
+# wheelhouse per Python version (binary wheels only, so no target Python is needed here). Tarred reproducibly (sorted,
+# no times or owners) and uncompressed: wheels are zip files already.
+wheelhouse() {
+  local python_version=$1 archive=$2
+  if [ ! -f "$archive" ]; then
+    "$(dirname "${BASH_SOURCE[0]}")/download-wheels.sh" "$work/wheels-$python_version" "$stage/app/requirements.txt" \
+      "$python_version" "${platforms[@]}"
+    tar -C "$work/wheels-$python_version" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
+      -cf "$archive.partial.$$" .
+    mv -f "$archive.partial.$$" "$archive"  # a concurrent build of the same key made the same bytes
+  fi
+}
+
 # Each wheelhouse and the React build are made at the same time: they wait on the index and npm more than on a core.
 parts=()
+wheelhouses=()  # version=file name, for the manifest
 IFS=, read -r -a python_versions <<<"$python_versions"
 for python_version in "${python_versions[@]}"; do
-  wheels_key=wheels-$(printf '%s\n' "$python_version" "${platforms[@]}" | cat - "$stage/app/requirements.txt" \
-    | sha256sum | cut -c1-32)
-  cached "$stage/wheels/cp${python_version/./}" "$wheels_key" "$(dirname "${BASH_SOURCE[0]}")/download-wheels.sh" \
-    "$stage/wheels/cp${python_version/./}" "$stage/app/requirements.txt" "$python_version" "${platforms[@]}" &
+  wheelhouse_name=wheels-$(printf '%s\n' "$python_version" "${platforms[@]}" | cat - "$stage/app/requirements.txt" \
+    | sha256sum | cut -c1-32).tar
+  wheelhouses+=("$python_version=$wheelhouse_name")
+  wheelhouse "$python_version" "$out_dir/$wheelhouse_name" &
   parts+=($!)
 done
 
@@ -65,9 +81,9 @@ parts+=($!)
 for part in "${parts[@]}"; do wait "$part"; done  # each one's failure fails the build (set -e)
 find "$cache" -mindepth 1 -maxdepth 1 -mtime +"${CACHE_DAYS:-14}" -exec rm -rf {} +
 
-python3 - "$stage" "$release_id" "$sha" "$branch" "${python_versions[@]}" <<'PY'
+python3 - "$stage" "$release_id" "$sha" "$branch" "$out_dir" "${wheelhouses[@]}" <<'PY'
 import datetime, getpass, hashlib, json, pathlib, socket, sys
-stage, release_id, sha, branch, *python_versions = sys.argv[1:]
+stage, release_id, sha, branch, out_dir, *wheelhouses = sys.argv[1:]
 root = pathlib.Path(stage)
 checksums = {
     str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
@@ -75,8 +91,12 @@ checksums = {
 }
 manifest = {
     "release_id": release_id, "sha": sha, "branch": branch,
-    # Python version (major.minor) -> its wheelhouse: a host installs from the one of its interpreter.
-    "wheelhouses": {version: f"wheels/cp{version.replace('.', '')}" for version in python_versions},
+    # Python version (major.minor) -> its wheelhouse beside the manifest: a host installs from the one of its
+    # interpreter, once it matches this SHA-256.
+    "wheelhouses": {
+        version: {"archive": name, "sha256": hashlib.sha256((pathlib.Path(out_dir) / name).read_bytes()).hexdigest()}
+        for version, name in (wheelhouse.split("=", 1) for wheelhouse in wheelhouses)
+    },
     "built_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     "built_by": f"{getpass.getuser()}@{socket.gethostname()}", "checksums": checksums,
 }
