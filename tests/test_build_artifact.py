@@ -1,11 +1,13 @@
 """build-artifact.sh on a scratch repository holding a copy of app/: the wheelhouse and the React build come from its
 cache when what they are made from did not change: a code-only release needs neither the package index nor npm, a
 frontend change no npm ci."""
+import hashlib
 import json
 import os
 import pathlib
 import shutil
 import subprocess
+import tarfile
 
 import pytest
 
@@ -56,17 +58,24 @@ def without_pip_or_npm_ci(tmp_path_factory):
 
 
 def build(repo, out, release_id, env=None):
+    """Builds the release; returns its wheelhouses (as the manifest names them) and the checksums of its React build."""
     tree = git(repo, "rev-parse", "HEAD:app")
     subprocess.run([str(BUILD), str(repo), tree, release_id, git(repo, "rev-parse", "HEAD"), "main", str(out), *TARGET],
                    check=True, capture_output=True, text=True, env=env)
-    checksums = json.loads((out / f"cams-{release_id}.json").read_text())["checksums"]
-    return ({name: digest for name, digest in checksums.items() if name.startswith(part)} for part in ("wheels/",
-                                                                                                       "dist/"))
+    manifest = json.loads((out / f"cams-{release_id}.json").read_text())
+    return manifest["wheelhouses"], {name: digest for name, digest in manifest["checksums"].items()
+                                     if name.startswith("dist/")}
 
 
 def test_a_code_only_release_reuses_the_wheels_and_the_react_build(repo, out, without_pip_or_npm):
     wheels, dist = build(repo, out, "first")
-    assert wheels and dist["dist/index.html"]
+    assert sorted(wheels) == ["3.11", "3.13"] and dist["dist/index.html"]
+    for wheelhouse in wheels.values():  # beside the archive, of the SHA-256 the manifest names, wheels only
+        assert hashlib.sha256((out / wheelhouse["archive"]).read_bytes()).hexdigest() == wheelhouse["sha256"]
+        with tarfile.open(out / wheelhouse["archive"]) as tar:
+            assert {pathlib.Path(name).suffix for name in tar.getnames() if name != "."} == {".whl"}
+    with tarfile.open(out / "cams-first.tar.gz") as tar:
+        assert not [name for name in tar.getnames() if ".whl" in name]
 
     (repo / "app" / "backend" / "urls.py").write_text((repo / "app" / "backend" / "urls.py").read_text() + "\n# code\n")
     git(repo, "commit", "-q", "-am", "code only")
