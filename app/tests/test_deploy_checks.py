@@ -21,3 +21,19 @@ def test_check_deploy_flags_a_short_jwt_secret():
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=subprocess_env(env))
     assert result.returncode != 0
     assert "cams.W001" in result.stderr
+
+
+@pytest.mark.parametrize("options, environment", [(["--deploy"], "prod"), ([], "dev")])
+def test_prepare_release_collects_the_static_files_then_checks(tmp_path, options, environment):
+    env = deployed_env(environment) if options else {}
+    result = run_manage("prepare_release", *options, env=subprocess_env({**env, "STATIC_ROOT": str(tmp_path)}))
+    assert result.returncode == 0, result.stderr
+    assert "static files copied" in result.stdout and "no issues" in result.stdout
+    assert (tmp_path / "admin" / "css" / "base.css").is_file()
+
+
+def test_prepare_release_fails_on_a_deployment_warning(tmp_path):
+    env = deployed_env("prod", JWT_AUTH_SECRET="too-short", STATIC_ROOT=str(tmp_path))
+    result = run_manage("prepare_release", "--deploy", env=subprocess_env(env))
+    assert result.returncode != 0
+    assert "cams.W001" in result.stderr
