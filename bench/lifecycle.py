@@ -103,8 +103,10 @@ def run(repo):
     results["deploys"] = []
     for name, relative_path, change, clear_cache, env in DEPLOYS:
         ref = repo.commit(name, relative_path, change)
-        if clear_cache:
+        if clear_cache:  # the wheelhouses, the React build and its node_modules
             shutil.rmtree(repo.path / ".artifacts" / "cache", ignore_errors=True)
+            for wheelhouse in (repo.path / ".artifacts").glob("wheels-*.tar"):
+                wheelhouse.unlink()
         (seconds, changed), load = under_paced_load(
             lambda: timed_playbook("playbooks/deploy.yml", repo.path, ref, env))
         results["deploys"].append({"name": name, "seconds": seconds, "changed": changed, "sent": load["sent"],

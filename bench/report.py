@@ -57,7 +57,7 @@ def optimisations(results):
          f"{deploys['code-only deploy, warm build cache, without Mitogen']:.1f} s",
          f"re-run: {converge['rerun_s']:.1f} s; code-only deploy, warm cache: "
          f"{deploys['code-only deploy, warm build cache']:.1f} s"),
-        ("Build cache (wheelhouse and React build reused by content)",
+        ("Build cache (wheelhouses, React build and its node_modules reused by what they are made from)",
          f"code-only deploy with the cache cleared: {deploys['code-only deploy, cold build cache']:.1f} s",
          f"with it warm: {deploys['code-only deploy, warm build cache']:.1f} s"),
         ("Shared virtualenv (releases with the same requirements reuse one)",
@@ -115,8 +115,9 @@ Machine: {machine_text(machine)}
 One fresh local VM (`cams-bench`, a systemd container: `scripts/local-vm.sh`), one run: `site.yml` on the bare VM,
 again (idempotent; a third time without Mitogen, below), then five deploys with `playbooks/deploy.yml` timed end to
 end (artifact build included): a Python change with the build cache cleared, another Python change with it warm,
-another with it warm and without Mitogen, an added dependency (`six==1.17.0`: new wheelhouse and virtualenv), a
-changed dashboard heading (`npm ci` and build). During each
+another with it warm and without Mitogen, an added dependency (`six==1.17.0`: new wheelhouses, sent to the host,
+and a virtualenv built there), a changed dashboard heading (the React build, with node_modules from the cache).
+During each
 deploy a paced load (100 requests/s to `/health/`, a new connection each, inside the VM on 127.0.0.1) counts the
 failed requests. `changed` is the recap's total.
 
