@@ -78,12 +78,12 @@ APP_TIER_OF_SITE = ("build.yml", "facts.yml", "rollout.yml", "database_password.
 
 
 def playbook(name, repo, *extra_vars, check=True, options=()):
-    """ansible-playbook PROJECT/playbooks/<name> (or PROJECT/<name>; APP_TIER_OF_SITE: those plays as site.yml runs
-    them) against the scenario, building artifacts from `repo`."""
+    """ansible-playbook PROJECT/playbooks/<name> (or PROJECT/<name>; a tuple of names: those in turn, APP_TIER_OF_SITE
+    as site.yml runs them) against the scenario, building artifacts from `repo`."""
     if name == APP_TIER_OF_SITE:
-        paths, extra_vars = [PROJECT / "playbooks" / play for play in name], ("cams_app_entry_point=main", *extra_vars)
-    else:
-        paths = [PROJECT / "playbooks" / name if (PROJECT / "playbooks" / name).exists() else PROJECT / name]
+        extra_vars = ("cams_app_entry_point=main", *extra_vars)
+    paths = [PROJECT / "playbooks" / each if (PROJECT / "playbooks" / each).exists() else PROJECT / each
+             for each in (name if isinstance(name, tuple) else (name,))]
     argv = ["ansible-playbook", *options, "-i", INVENTORY, *map(str, paths),
             "-e", f"cams_app_repo_dir={repo}", "-e", f"cams_app_artifact_dir={PROJECT / '.artifacts'}"]
     for extra in extra_vars:
@@ -662,6 +662,27 @@ def test_the_backup_keys_run_pgbackrest_and_nothing_else():
                               f"pgbackrest@{address_of(BACKUP_HOST)} pgbackrest version", check=False)
     on(APP_HOSTS[0], "rm -f /tmp/stolen")
     assert stolen.returncode != 0 and "pgBackRest" not in stolen.stdout, stolen.stdout
+
+
+def test_a_backup_host_of_another_pgbackrest_version_stops_the_backup_play_naming_both(repo):
+    """pgBackRest's hosts only work with the very same version (Debian 12 ships 2.45, 13 2.55.1): the backup play
+    stops at its version check, naming both, rather than at the first WAL segment the database host cannot archive.
+    The backup host's pgbackrest answers `version` as Debian 13's does; everything else goes to the real one."""
+    binary = "/usr/bin/pgbackrest"
+    database_hosts_version = on(DB_HOST, f"{binary} version").stdout.strip()
+    on(BACKUP_HOST, f"mv {binary} {binary}.real && cat > {binary} <<'EOF'\n#!/bin/sh\n"
+                    f"[ \"$1\" = version ] && {{ echo 'pgBackRest 2.55.1'; exit 0; }}\nexec {binary}.real \"$@\"\nEOF\n"
+                    f"chmod 0755 {binary}")
+    try:
+        run = playbook(("facts.yml", "backupservers.yml"), repo, check=False)
+    finally:
+        on(BACKUP_HOST, f"mv {binary}.real {binary}")
+    assert run.returncode != 0, run.stdout
+    assert (f"{DB_HOST} has {database_hosts_version} and {BACKUP_HOST} has pgBackRest 2.55.1: pgBackRest only works "
+            "between hosts of the same version") in " ".join(run.stdout.split()), run.stdout
+    assert re.search(rf"{DB_HOST} +: ok=\d+ +changed=\d+ +unreachable=0 +failed=1", run.stdout), run.stdout
+    # The run changed nothing: the database host still archives to the backup host.
+    on(DB_HOST, "runuser -u postgres -- pgbackrest --stanza=cams check")
 
 
 def test_unchanged_app_content_is_the_same_release_and_rebuilds_nothing(repo, v1):
