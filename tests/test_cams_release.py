@@ -298,9 +298,10 @@ def repack(archive, edit=lambda name, data: data, extra=()):
             tar.addfile(member, io.BytesIO(data) if data is not None else None)
 
 
-def verify(root, archive, release_id="r1", python="3.11", wheelhouse=None):
+def verify(root, archive, release_id="r1", python="3.11", wheelhouse=None, unpack_to=None):
     return run(root, "verify-artifact", str(archive), str(manifest_of(archive)), "--release-id", release_id,
-               "--python", python, *([f"--wheelhouse={wheelhouse}"] if wheelhouse else []), check=False)
+               "--python", python, *([f"--wheelhouse={wheelhouse}"] if wheelhouse else []),
+               *([f"--unpack-to={unpack_to}"] if unpack_to else []), check=False)
 
 
 def assert_refused(result, archive, *reasons):
@@ -315,6 +316,23 @@ def test_an_artifact_that_matches_its_manifest_is_verified(root, artifact):
     verified = verify(root, artifact)
     assert verified.returncode == 0, verified.stderr
     assert verified.stdout.splitlines() == [f"release r1: artifact {artifact}: 7 files verified against its manifest"]
+
+
+def test_a_verified_artifact_is_unpacked_into_the_release_directory(root, artifact, tmp_path):
+    release_dir = tmp_path / "releases" / "r1"
+    unpacked = verify(root, artifact, unpack_to=release_dir)
+    assert unpacked.returncode == 0, unpacked.stderr
+    assert unpacked.stdout.splitlines()[-1] == f"release r1: artifact {artifact}: unpacked into {release_dir}"
+    assert {str(path.relative_to(release_dir)): path.read_text() for path in release_dir.rglob("*.*")
+            if path.name != "manifest.json"} == ARTIFACT_FILES
+    assert oct(release_dir.stat().st_mode & 0o777) == "0o755"
+
+
+def test_a_refused_artifact_is_not_unpacked(root, artifact, tmp_path):
+    repack(artifact, edit=lambda name, data: data + b"# changed\n" if name == "app/module_0.py" else data)
+    release_dir = tmp_path / "releases" / "r1"
+    assert_refused(verify(root, artifact, unpack_to=release_dir), artifact, "app/module_0.py")
+    assert not release_dir.exists()
 
 
 def test_a_wheelhouse_sent_with_the_artifact_is_verified_too(root, artifact):
