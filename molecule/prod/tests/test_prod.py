@@ -1229,8 +1229,7 @@ def test_status_names_a_stopped_nginx_and_a_stale_deploy_lock_until_they_are_gon
     on(APP_HOSTS[0], f"echo '{json.dumps(dead_run)}' > {ROOT}/deploy.lock")
     on(web, "systemctl stop nginx")
     try:
-        while not balancer_status(web).startswith("DOWN"):
-            time.sleep(0.5)
+        eventually(lambda: balancer_status(web).startswith("DOWN"), f"{BALANCER} takes {web} out", 60, every=0.5)
         returncode, status = ops_status()
         problems = "\n".join(status["problems"])
         assert returncode == 1 and not status["healthy"]
@@ -1243,8 +1242,7 @@ def test_status_names_a_stopped_nginx_and_a_stale_deploy_lock_until_they_are_gon
     kept = ops("lock", ENVIRONMENT, "release")
     assert kept.returncode == 1 and "dead-run" in kept.stderr and "--force" in kept.stderr, "a deploy's lock"
     assert ops("lock", ENVIRONMENT, "release", "--force").returncode == 0
-    while balancer_status(web) != "UP":
-        time.sleep(0.5)
+    eventually(lambda: balancer_status(web) == "UP", f"{BALANCER} takes {web} back", 60, every=0.5)
     returncode, status = ops_status()
     assert returncode == 0, status["problems"]
 
