@@ -3,4 +3,19 @@
 Mitogen documents pointing `strategy_plugins` at the package's directory, a path into the virtualenv that depends on
 where it was made and with which Python; this file lets ansible.cfg name a path inside the repository instead.
 """
-from ansible_mitogen.plugins.strategy.mitogen_linear import StrategyModule  # noqa: F401  (the plugin Ansible loads)
+from ansible.collections.list import list_collection_dirs
+from ansible_mitogen.plugins.strategy.mitogen_linear import StrategyModule as MitogenLinearStrategy
+
+
+class StrategyModule(MitogenLinearStrategy):
+    """Mitogen's linear strategy, with the installed collections listed once, in the process that forks the workers.
+
+    For every task that runs a collection's module, Mitogen's planner lists the installed collections (its
+    `_load_collections`) in the worker Ansible forks for that one task, where the listing's caches die with the worker:
+    0.2 s a task with the ~90 collections of the `ansible` package. Workers forked after a listing here inherit its
+    caches, and theirs takes 0.03 s.
+    """
+
+    def __init__(self, tqm):
+        super().__init__(tqm)
+        list(list_collection_dirs())
