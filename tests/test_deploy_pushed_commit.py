@@ -84,7 +84,7 @@ def test_the_tip_is_deployed_with_the_artifact_ci_tested(checkout, ci_environmen
     assert f"deploying {sha}, the tip of develop, to dev" in result.stdout
     # The real deploy playbook ran with dev's vault: it reused the downloaded artifact (its build task did nothing),
     # then went for the host.
-    build_task = rf"TASK \[cams_app : Build in the background artifact {release_id}\]"
+    build_task = rf"TASK \[cams_app : Build the artifact of release {release_id}\]"
     build = re.search(build_task + r".*?\n(ok|changed|skipping|fatal)", result.stdout, re.DOTALL)
     assert build and build.group(1) == "skipping", result.stdout
     assert re.search(r"localhost +: ok=\d+ +changed=0 .*failed=0", result.stdout)

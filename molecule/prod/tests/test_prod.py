@@ -688,7 +688,7 @@ def test_a_backup_host_of_another_pgbackrest_version_stops_the_backup_play_namin
 def test_unchanged_app_content_is_the_same_release_and_rebuilds_nothing(repo, v1):
     """Promotion: the same app content from another branch (staging's) is the artifact already tested and live."""
     run = playbook("deploy.yml", repo, "cams_app_ref=v1", "cams_app_branch=staging")
-    assert re.search(r"TASK \[cams_app : Build in the background artifact " + v1 + r"\][^\n]*\nskipping", run.stdout)
+    assert re.search(r"TASK \[cams_app : Build the artifact of release " + v1 + r"\][^\n]*\nskipping", run.stdout)
     assert [serving(host) for host in APP_HOSTS] == [v1] * len(APP_HOSTS)
 
 
