@@ -510,3 +510,29 @@ def test_an_artifact_changed_after_its_build_is_refused_and_traffic_stays(host, 
     assert json.loads(get(host, "/health/")[2])["release"]["id"] == current_release
     assert not host.file(f"/srv/cams/releases/{release}").exists, "nothing of it was unpacked"
     assert host.check_output("cams-release state %s", release) == "failed"
+
+
+def test_a_failed_background_build_stops_the_deploy_before_its_lock(host, current_release, tmp_path):
+    """deploy.yml builds in the background while it reads the host; a build that fails (a requirement no index has)
+    fails the run with the build's own error before the deploy lock: no lock, no ledger entry, nothing unpacked."""
+    repo = tmp_path / "repo"
+    run("git", "clone", "-q", "--shared", str(PROJECT), str(repo))
+    with (repo / "app" / "requirements.txt").open("a") as requirements:
+        requirements.write("cams-no-such-distribution==0.0.1\n")
+    git = ("git", "-C", str(repo), "-c", "user.name=molecule", "-c", "user.email=molecule@test")
+    run(*git, "commit", "-q", "-am", "a requirement no index has")
+    release = run(*git, "rev-parse", "HEAD:app").stdout.strip()[:12]
+    ledger_before = host.file("/srv/cams/ledger.jsonl").content_string
+
+    deploy = run("ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], "-e", f"cams_app_repo_dir={repo}",
+                 "-e", "cams_app_ref=HEAD", "-e", f"cams_app_artifact_dir={tmp_path / 'artifacts'}",
+                 str(PROJECT / "playbooks" / "deploy.yml"), check=False, timeout=900)
+    output = without_colour(deploy.stdout + deploy.stderr)
+    assert deploy.returncode != 0, output
+    assert f"Wait on the control node for the build of artifact {release}" in output, output
+    assert "cams-no-such-distribution" in output, output  # pip's own words, not a generic failure
+    assert not (tmp_path / "artifacts" / f"cams-{release}.tar.gz").exists()
+    assert not host.file("/srv/cams/deploy.lock").exists
+    assert host.file("/srv/cams/ledger.jsonl").content_string == ledger_before
+    assert not host.file(f"/srv/cams/releases/{release}").exists
+    assert json.loads(get(host, "/health/")[2])["release"]["id"] == current_release
