@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from tests.conftest import deployed_env, run_manage, subprocess_env
@@ -37,3 +39,19 @@ def test_prepare_release_fails_on_a_deployment_warning(tmp_path):
     result = run_manage("prepare_release", "--deploy", env=subprocess_env(env))
     assert result.returncode != 0
     assert "cams.W001" in result.stderr
+
+
+def test_prepare_release_lists_the_migrations_the_database_lacks(tmp_path, fresh_database):
+    env = subprocess_env({"DEV_DATABASE_URL": fresh_database("prepare"), "STATIC_ROOT": str(tmp_path)})
+
+    def unapplied_migrations():
+        result = run_manage("prepare_release", "--unapplied-migrations", env=env)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout.splitlines()[-1])["unapplied_migrations"]
+
+    lacking = unapplied_migrations()
+    assert lacking.index("cams.0001_initial") < lacking.index("cams.0002_deployment_backup")
+    assert run_manage("migrate", "cams", "0001", "--no-input", env=env).returncode == 0
+    assert "cams.0001_initial" not in unapplied_migrations()
+    assert run_manage("migrate", "--no-input", env=env).returncode == 0
+    assert unapplied_migrations() == []
