@@ -12,6 +12,8 @@ command=$1
 shift
 case $command in
   start)
+    # A run that ended before its wait (interrupted, or a host unreachable) leaves its job: gone after a day.
+    find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'cams-build.*' -type d -mmin +1440 -exec rm -rf {} + 2> /dev/null || true
     job=$(mktemp -d -t cams-build.XXXXXX)
     # setsid and closed standard streams: the lookup returns now, and the build outlives it.
     setsid bash -c '"${@:2}" > "$1/output" 2>&1; echo $? > "$1/status"' _ "$job" \
