@@ -2,6 +2,7 @@
 target, prune, lock. Each test renders the tool for a root of its own, as the role does for cams_root."""
 import datetime
 import hashlib
+import importlib.util
 import io
 import json
 import pathlib
@@ -324,8 +325,18 @@ def test_a_verified_artifact_is_unpacked_into_the_release_directory(root, artifa
     assert unpacked.returncode == 0, unpacked.stderr
     assert unpacked.stdout.splitlines()[-1] == f"release r1: artifact {artifact}: unpacked into {release_dir}"
     assert {str(path.relative_to(release_dir)): path.read_text() for path in release_dir.rglob("*.*")
-            if path.name != "manifest.json"} == ARTIFACT_FILES
+            if path.name != "manifest.json" and path.suffix != ".pyc"} == ARTIFACT_FILES
     assert oct(release_dir.stat().st_mode & 0o777) == "0o755"
+
+
+def test_the_unpacked_python_code_is_compiled_for_the_hosts_python(root, artifact, tmp_path):
+    release_dir = tmp_path / "releases" / "r1"
+    assert verify(root, artifact, unpack_to=release_dir).returncode == 0
+    for module in release_dir.glob("app/*.py"):
+        bytecode = pathlib.Path(importlib.util.cache_from_source(module))
+        # What the import system checks before it uses a .pyc instead of compiling the source.
+        assert bytecode.read_bytes()[:4] == importlib.util.MAGIC_NUMBER, module
+        assert int.from_bytes(bytecode.read_bytes()[8:12], "little") == int(module.stat().st_mtime), module
 
 
 def test_a_refused_artifact_is_not_unpacked(root, artifact, tmp_path):
