@@ -18,6 +18,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 class Command(BaseCommand):
     help = "Collect the release's static files, then run the system checks (--deploy: those too, failing on warnings)."
+    requires_system_checks = []  # handle() runs them, with --deploy's options: not twice
 
     def add_arguments(self, parser):
         parser.add_argument("--deploy", action="store_true", help="also the deployment checks; warnings then fail")
