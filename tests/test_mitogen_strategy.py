@@ -98,3 +98,12 @@ def test_memoized_minify_strips_as_mitogen_does(memo):
 def test_mitogen_calls_the_memoized_functions():
     assert mitogen.master.compile is strategy.compile_memoized
     assert mitogen.minify.minimize_source is strategy.minimize_source_memoized
+
+
+
+@pytest.mark.parametrize(("setting", "compressed"), [(None, False), (True, True), (False, False)])
+def test_ssh_compression_is_off_unless_the_inventory_turns_it_on(setting, compressed):
+    # The host's own variables (MitogenViaSpec) or the task's, which are the delegated host's for a delegated task.
+    spec = object.__new__(strategy.ansible_mitogen.transport_config.MitogenViaSpec)
+    spec._host_vars = {} if setting is None else {"mitogen_ssh_compression": setting}
+    assert spec.mitogen_ssh_compression() is compressed

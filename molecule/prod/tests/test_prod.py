@@ -1277,14 +1277,20 @@ def test_logs_follow_prints_new_lines_as_they_arrive_until_interrupted():
     lines = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in follower.stdout], daemon=True).start()
     marker = f"ops-follow-{time.time_ns()}"
+
+    def first_line(matches, what, seconds=120):
+        # One deadline for the whole wait: a busy journal must not keep the test waiting line after line.
+        deadline = time.monotonic() + seconds
+        while not matches(line := lines.get(timeout=max(deadline - time.monotonic(), 0.1))):
+            assert time.monotonic() < deadline, f"not within {seconds} s: {what}"
+        return line
+
     try:
         # Once a first line of the host's app journal arrived, its journalctl follows; then a request, which gunicorn's
         # access log writes to that journal.
-        while not lines.get(timeout=120).startswith(APP_HOSTS[0]):
-            pass
+        first_line(lambda line: line.startswith(APP_HOSTS[0]), f"a line from {APP_HOSTS[0]}")
         on(APP_HOSTS[0], f"{CURL} -o /dev/null https://{PUBLIC_HOST}/health/?{marker}")
-        while marker not in (line := lines.get(timeout=120)):
-            pass
+        line = first_line(lambda line: marker in line, "the marker request's access log line")
         assert line.startswith(APP_HOSTS[0])
     finally:
         follower.send_signal(signal.SIGINT)
