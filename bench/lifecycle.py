@@ -86,6 +86,17 @@ def machine():
             "load_samples": [os.getloadavg()[0]]}
 
 
+def cpu_ticks():
+    """(stolen, all) CPU time since boot, in ticks: steal is time the hypervisor gave this VM's CPUs to others."""
+    user, nice, system, idle, iowait, irq, softirq, steal = map(int, pathlib.Path("/proc/stat").read_text().split()[1:9])
+    return steal, user + nice + system + idle + iowait + irq + softirq + steal
+
+
+def stolen_share(before, after):
+    """The share of the CPUs' time the hypervisor took between two cpu_ticks(): on a shared host, a slower run."""
+    return (after[0] - before[0]) / max(after[1] - before[1], 1)
+
+
 def sample_load(results):
     """The 1-minute load average after each step: whether the machine was shared while it was measured."""
     results["machine"]["load_samples"].append(os.getloadavg()[0])
@@ -93,6 +104,7 @@ def sample_load(results):
 
 def run(repo):
     results = {"machine": machine(), "load_seconds": LOAD_SECONDS, "load_concurrency": LOAD_CONCURRENCY}
+    run_started = cpu_ticks()
     timed_playbook("playbooks/build.yml", repo.path, repo.head)  # the first artifact, not part of the converge
     fresh_s, fresh_changed = timed_playbook("site.yml", repo.path, repo.head)
     sample_load(results)
@@ -114,12 +126,15 @@ def run(repo):
                 wheelhouse.unlink()
         if env == COLD_MITOGEN_MEMO:
             env = {"XDG_CACHE_HOME": tempfile.mkdtemp(dir=repo.path.parent)}
+        deploy_started = cpu_ticks()
         (seconds, changed), load = under_paced_load(
             lambda: timed_playbook("playbooks/deploy.yml", repo.path, ref, env))
         results["deploys"].append({"name": name, "seconds": seconds, "changed": changed, "sent": load["sent"],
                                    "failed": load["failed"], "load_lasted": load["stopped_by"] == "stop_file",
-                                   "failures": load["failures"][:5]})
+                                   "failures": load["failures"][:5],
+                                   "stolen_cpu": stolen_share(deploy_started, cpu_ticks())})
         sample_load(results)
+    results["machine"]["stolen_cpu"] = stolen_share(run_started, cpu_ticks())
     return results
 
 

@@ -24,16 +24,21 @@ TARGETS = {
 def lifecycle_rows(results):
     converge = results["converge"]
     rows = [
-        ("fresh converge (site.yml)", f"{converge['fresh_s']:.1f}", str(converge["fresh_changed"]), "", "", ""),
-        ("idempotent re-run (site.yml)", f"{converge['rerun_s']:.1f}", str(converge["rerun_changed"]), "", "",
+        ("fresh converge (site.yml)", f"{converge['fresh_s']:.1f}", str(converge["fresh_changed"]), "", "", "", ""),
+        ("idempotent re-run (site.yml)", f"{converge['rerun_s']:.1f}", str(converge["rerun_changed"]), "", "", "",
          "changed=0"),
-        ("re-run / fresh", f"{converge['rerun_s'] / converge['fresh_s']:.0%}", "", "", "", "≤ 25 %"),
+        ("re-run / fresh", f"{converge['rerun_s'] / converge['fresh_s']:.0%}", "", "", "", "", "≤ 25 %"),
     ]
     for deploy in results["deploys"]:
         rows.append((deploy["name"], f"{deploy['seconds']:.1f}", str(deploy["changed"]), str(deploy["sent"]),
                      f"{deploy['failed']}" + ("" if deploy["load_lasted"] else " (load ended early)"),
-                     TARGETS.get(deploy["name"], "")))
-    return ("measure", "seconds", "changed", "requests", "failed", "target"), rows
+                     stolen_text(deploy), TARGETS.get(deploy["name"], "")))
+    return ("measure", "seconds", "changed", "requests", "failed", "CPU stolen", "target"), rows
+
+
+def stolen_text(measured):
+    """The hypervisor's share of the CPUs while it was measured; runs before this column have none."""
+    return f"{measured['stolen_cpu']:.0%}" if "stolen_cpu" in measured else ""
 
 
 def throughput_rows(results):
@@ -99,6 +104,9 @@ def machine_text(machine):
     text = (f"{machine['cpu']}, `nproc` = {machine['nproc']}; 1-minute load average {before:.1f} before the run, "
             f"{min(during):.1f} to {max(during):.1f} after its steps (the bench's own work: Ansible, the VM, the load"
             f" generator).")
+    if "stolen_cpu" in machine:
+        text += (f" The hypervisor took {stolen_text(machine)} of the CPUs' time during the run (steal, /proc/stat):"
+                 " a run on a busier host is slower by about as much, its own work unchanged.")
     # A load before the run is someone else's work: the bench's own keeps the machine busy only while it runs.
     if before > machine["nproc"] / 2:
         text += (" The machine was shared with other work at the time (Molecule scenarios, other VMs): the times are"
@@ -124,7 +132,8 @@ another with it warm and without Mitogen, another with Mitogen's memo empty, an 
 and a virtualenv built there), a changed dashboard heading (the React build, with node_modules from the cache).
 During each
 deploy a paced load (100 requests/s to `/health/`, a new connection each, inside the VM on 127.0.0.1) counts the
-failed requests. `changed` is the recap's total.
+failed requests. `changed` is the recap's total; `CPU stolen` is the share of the CPUs' time the hypervisor gave to
+other machines during the deploy.
 
 {markdown_table(*lifecycle_rows(results))}
 

@@ -12,6 +12,7 @@ import pytest
 PROJECT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT / "bench"))
 
+import lifecycle  # noqa: E402
 import loadgen  # noqa: E402
 import report  # noqa: E402
 import vm  # noqa: E402
@@ -78,12 +79,14 @@ localhost  : ok=4   changed=1    unreachable=0 failed=0
 
 
 RESULTS = {
-    "machine": {"cpu": "Test CPU", "nproc": 2, "date": "2026-01-01 00:00 UTC", "load_samples": [1.5, 3.5, 2.0]},
+    "machine": {"cpu": "Test CPU", "nproc": 2, "date": "2026-01-01 00:00 UTC", "load_samples": [1.5, 3.5, 2.0],
+                "stolen_cpu": 0.034},
     "load_seconds": 10, "load_concurrency": 4, "gunicorn_settings": "workers = 2 threads = 1",
     "converge": {"fresh_s": 200.0, "fresh_changed": 150, "rerun_s": 40.0, "rerun_changed": 0,
                  "rerun_without_mitogen_s": 100.0},
     "deploys": [
-        {"name": name, "seconds": seconds, "changed": 10, "sent": 1000, "failed": 0, "load_lasted": True}
+        {"name": name, "seconds": seconds, "changed": 10, "sent": 1000, "failed": 0, "load_lasted": True,
+         "stolen_cpu": 0.12}
         for name, seconds in [("code-only deploy, cold build cache", 30.0),
                               ("code-only deploy, warm build cache", 12.0),
                               ("code-only deploy, warm build cache, without Mitogen", 33.0),
@@ -107,6 +110,14 @@ def test_markdown_holds_the_ratios_and_what_each_optimisation_bought():
     assert "code-only deploy, warm build cache, the memo empty: 14.0 s | with it warm: 12.0 s" in text
     assert "re-run: 100.0 s; code-only deploy, warm cache: 33.0 s | re-run: 40.0 s; code-only deploy" in text
     assert "load average 1.5 before the run, 2.0 to 3.5 after its steps" in text and "shared with other work" in text
+    assert "| code-only deploy, warm build cache | 12.0 | 10 | 1000 | 0 | 12% | ≤ 15 s, 0 failed |" in text
+    assert "The hypervisor took 3% of the CPUs' time during the run" in text
+
+
+def test_steal_is_the_hypervisors_share_of_the_cpu_time_between_two_samples():
+    assert lifecycle.stolen_share((100, 10_000), (150, 10_500)) == 0.1
+    steal, total = lifecycle.cpu_ticks()
+    assert 0 <= steal <= total
 
 
 def test_only_a_load_before_the_run_says_the_machine_was_shared():
