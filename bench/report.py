@@ -106,7 +106,8 @@ def machine_text(machine):
             f" generator).")
     if "stolen_cpu" in machine:
         text += (f" The hypervisor took {stolen_text(machine)} of the CPUs' time during the run (steal, /proc/stat):"
-                 " a run on a busier host is slower by about as much, its own work unchanged.")
+                 " on a busier host the same work takes longer, by more than that share (11 % stolen made a"
+                 " code-only deploy 30-40 % slower on this project's machine).")
     # A load before the run is someone else's work: the bench's own keeps the machine busy only while it runs.
     if before > machine["nproc"] / 2:
         text += (" The machine was shared with other work at the time (Molecule scenarios, other VMs): the times are"
